@@ -1,4 +1,4 @@
-"""`genbook data`, `train`, `sample`, `latent` and `eval`: the notebooks' functions for the shell, with one-line errors.
+"""`genbook data`, `train`, `sample`, `latent`, `eval` and `compare`: the notebooks' functions for the shell, with one-line errors.
 
 Docs: https://genbook.github.io/genbook/cli.html.md"""
 
@@ -7,7 +7,7 @@ Docs: https://genbook.github.io/genbook/cli.html.md"""
 # %% auto #0
 __all__ = ['save_samples', 'build_parser', 'main']
 
-# %% ../nbs/09_cli.ipynb #8887b24a
+# %% ../nbs/09_cli.ipynb #91d1fabd
 import argparse
 import io
 import json
@@ -19,16 +19,16 @@ from pathlib import Path
 
 from . import __version__
 
-# %% ../nbs/09_cli.ipynb #e1f01be5
+# %% ../nbs/09_cli.ipynb #4dd6d9f8
 class _Parser(argparse.ArgumentParser):
     "An `ArgumentParser` whose errors are one line on stderr and exit code 2."
     def error(self, message):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 def _one_line_warnings(message, category, filename, lineno, file=None, line=None):
-    print(f"genbook: warning: {message}", file=sys.stderr)
+    print(f"genbook: warning: {' '.join(str(message).split())}", file=sys.stderr)
 
-# %% ../nbs/09_cli.ipynb #ee763b49
+# %% ../nbs/09_cli.ipynb #d3344af3
 class _Lines(io.TextIOBase):
     "A text stream that forwards only finished lines, dropping text overwritten by carriage returns."
     def __init__(self, dest): self.dest, self.buf = dest, ''
@@ -43,7 +43,7 @@ class _Lines(io.TextIOBase):
         return len(s)
     def flush(self): self.dest.flush()
 
-# %% ../nbs/09_cli.ipynb #8bb49e39
+# %% ../nbs/09_cli.ipynb #ff58768e
 def _cmd_data(a):
     from genbook.data import load_anime, load_mnist
     d = load_mnist(a.data) if a.dataset == 'mnist' else load_anime(a.data, size=a.size)
@@ -90,10 +90,15 @@ def _cmd_latent(a):
 
 def _cmd_eval(a):
     from genbook.metrics import evaluate_run
-    feats = tuple(f.strip() for f in a.features.split(',') if f.strip())
+    feats = None if a.features is None else tuple(f.strip() for f in a.features.split(',') if f.strip())
     return evaluate_run(a.run, features=feats, n=a.n, iwae_k=a.iwae_k, device=a.device, data=a.data)
 
-# %% ../nbs/09_cli.ipynb #2cba004e
+def _cmd_compare(a):
+    from genbook.compare import compare_runs
+    md = compare_runs(a.runs, a.out)
+    return dict(out=str(md), html=str(md.with_suffix('.html')))
+
+# %% ../nbs/09_cli.ipynb #525e5d22
 def _positive(v:str)->int:
     try: n = int(v)
     except ValueError: raise argparse.ArgumentTypeError(f"invalid int value: {v!r}")
@@ -111,7 +116,7 @@ def _add_common(p, data=True):
     p.add_argument('--device', default='auto', help='auto, cpu, cuda, cuda:N or mps (default: auto)')
     p.add_argument('--seed', type=int, default=0, help='random seed (default: 0)')
 
-# %% ../nbs/09_cli.ipynb #4690a25c
+# %% ../nbs/09_cli.ipynb #4bc7aeed
 def build_parser()->argparse.ArgumentParser:
     "The `genbook` argument parser with all its subcommands."
     p = _Parser(prog='genbook', description='Train, evaluate and compare a DCGAN and a VAE on MNIST and anime faces.')
@@ -155,14 +160,19 @@ def build_parser()->argparse.ArgumentParser:
 
     e = sub.add_parser('eval', help='FID/KID, classifier diagnostics, ELBO/NLL of a run', description='Evaluate a run; writes DIR/eval.json and prints it.')
     e.add_argument('run', metavar='DIR', help='run folder written by genbook train')
-    e.add_argument('--features', default='mnist', help='comma-separated feature extractors: mnist, inception (default: mnist)')
+    e.add_argument('--features', help='comma-separated feature extractors: mnist, inception (default: mnist for MNIST runs, inception for anime)')
     e.add_argument('--n', type=_positive, default=10000, help='number of samples (default: 10000)')
     e.add_argument('--iwae-k', type=_positive, default=5000, help='importance samples for the VAE NLL (default: 5000)')
     _add_common(e)
     e.set_defaults(func=_cmd_eval)
+
+    c = sub.add_parser('compare', help='the comparison report of several runs', description="Write the report's comparison tables (MNIST and anime, GAN and VAE) with sample grids and curves, as Markdown and HTML.")
+    c.add_argument('runs', nargs='+', metavar='DIR', help='run folders written by genbook train (and genbook eval)')
+    c.add_argument('--out', default='report.md', metavar='FILE.md', help='the Markdown report; report.html goes beside it (default: report.md)')
+    c.set_defaults(func=_cmd_compare)
     return p
 
-# %% ../nbs/09_cli.ipynb #2690c784
+# %% ../nbs/09_cli.ipynb #28428c05
 def main(
     argv:list=None, # arguments (default: `sys.argv[1:]`)
 )->int:
@@ -185,5 +195,5 @@ def main(
 
 def _entry(): sys.exit(main())
 
-# %% ../nbs/09_cli.ipynb #4b8534eb
+# %% ../nbs/09_cli.ipynb #a0316ba4
 if __name__ == '__main__': _entry()

@@ -9,7 +9,7 @@ __all__ = ['MNIST_FILES', 'MNIST_SAMPLE', 'IMG_EXTS', 'ANIME_URL', 'SCALES', 'Im
            'read_mnist', 'make_mnist_sample', 'mnist_sample', 'download_mnist', 'load_mnist', 'decode_images',
            'load_anime', 'scale_batch', 'TensorDL', 'image_dls']
 
-# %% ../nbs/01_data.ipynb #65ee98bf
+# %% ../nbs/01_data.ipynb #cdbf8dbc
 import gzip
 import hashlib
 import io
@@ -28,7 +28,7 @@ from PIL import Image, UnidentifiedImageError
 
 from .core import GenbookError, atomic_path, cache_dir
 
-# %% ../nbs/01_data.ipynb #ce861c10
+# %% ../nbs/01_data.ipynb #f449611c
 @dataclass
 class ImageData:
     "Images as uint8 tensors `(N, C, H, W)`: a training part, a held-out part, and where they came from."
@@ -51,7 +51,7 @@ class ImageData:
     def __repr__(self):
         return f"ImageData({self.name}: {len(self.train)} train + {len(self.test)} held-out, shape {self.shape}, from {self.source} {self.path})"
 
-# %% ../nbs/01_data.ipynb #74fa507f
+# %% ../nbs/01_data.ipynb #3cb7876f
 MNIST_FILES = dict(train_images='train-images-idx3-ubyte', train_labels='train-labels-idx1-ubyte',
                    test_images='t10k-images-idx3-ubyte', test_labels='t10k-labels-idx1-ubyte')
 
@@ -83,7 +83,7 @@ def read_idx(
         raise GenbookError(f"{fname} {what}: header says {n:,} values, file holds {got:,}; download it again")
     return np.frombuffer(b, dtype=np.uint8, offset=4+4*nd).reshape(dims)
 
-# %% ../nbs/01_data.ipynb #3279220d
+# %% ../nbs/01_data.ipynb #c9b56e4c
 def write_idx(
     fname,            # destination (`.gz` compresses)
     a:np.ndarray,     # uint8 array
@@ -94,7 +94,7 @@ def write_idx(
     fname = Path(fname)
     fname.write_bytes(gzip.compress(b, mtime=0) if fname.suffix == '.gz' else b)
 
-# %% ../nbs/01_data.ipynb #3b537953
+# %% ../nbs/01_data.ipynb #986bc392
 def _find_file(folder:Path, stem:str)->Path:
     for nm in (stem + '.gz', stem, stem.replace('-idx', '.idx') + '.gz', stem.replace('-idx', '.idx')):
         if (folder/nm).is_file(): return folder/nm
@@ -127,7 +127,7 @@ def read_mnist(
     xte, yte = _mnist_pair(folder, 'test')
     return ImageData('mnist', xtr, xte, ytr, yte, source=source, path=str(folder))
 
-# %% ../nbs/01_data.ipynb #fa47100c
+# %% ../nbs/01_data.ipynb #35381a4c
 _ASSETS = Path(__file__).parent/'assets' if '__file__' in globals() else Path('../genbook/assets')
 MNIST_SAMPLE = 'mnist_sample.npz'
 
@@ -153,7 +153,7 @@ def mnist_sample()->ImageData:
                          torch.from_numpy(z['train_labels'].astype(np.int64)), torch.from_numpy(z['test_labels'].astype(np.int64)),
                          source='embedded', path=str(f))
 
-# %% ../nbs/01_data.ipynb #688a829f
+# %% ../nbs/01_data.ipynb #a46f1c54
 def _offline()->bool: return os.environ.get('GENBOOK_OFFLINE', '').lower() not in ('', '0', 'false', 'no')
 
 def download_mnist(
@@ -181,12 +181,12 @@ def load_mnist(
         if has_mnist(c): return read_mnist(c, 'cache')
     if download and not _offline():
         try: return read_mnist(download_mnist(), 'download')
-        except Exception as e: warnings.warn(f"MNIST download failed ({type(e).__name__}: {e})")
+        except Exception as e: warnings.warn(f"MNIST download failed ({type(e).__name__}: {' '.join(str(e).split())[:300]})")
     if not sample_ok: raise GenbookError("MNIST not found: pass --data FOLDER with the four IDX files, set GENBOOK_DATA, or allow the download")
     warnings.warn("MNIST not found: using the embedded sample of 6,000 + 1,000 digits (pass --data FOLDER or set GENBOOK_DATA for the full set)")
     return mnist_sample()
 
-# %% ../nbs/01_data.ipynb #d400a3e8
+# %% ../nbs/01_data.ipynb #6ed4735b
 IMG_EXTS = {'.jpg', '.jpeg', '.png', '.bmp', '.webp', '.gif'}
 ANIME_URL = 'https://www.kaggle.com/datasets/splcher/animefacedataset'
 
@@ -241,7 +241,7 @@ def decode_images(
     if bad: warnings.warn(f"skipped {len(bad):,} of {len(items):,} images in {src} that could not be decoded (e.g. {bad[0]})")
     return np.stack(out)
 
-# %% ../nbs/01_data.ipynb #cd621ac5
+# %% ../nbs/01_data.ipynb #2d2607e5
 _DECODE_VERSION = 1
 
 def _source_key(src:Path, size:int)->str:
@@ -294,7 +294,7 @@ def load_anime(
     test_idx, train_idx = torch.from_numpy(np.sort(perm[:n_test])), torch.from_numpy(np.sort(perm[n_test:]))
     return ImageData('anime', x[train_idx].contiguous(), x[test_idx].contiguous(), source=source, path=str(src))
 
-# %% ../nbs/01_data.ipynb #0df69877
+# %% ../nbs/01_data.ipynb #ab4c1fed
 SCALES = ('gan', 'unit', 'dynamic', 'static')
 
 def scale_batch(
@@ -364,7 +364,7 @@ class TensorDL:
         self.epoch = ep
         return b
 
-# %% ../nbs/01_data.ipynb #7f9f9449
+# %% ../nbs/01_data.ipynb #2b5114fa
 def image_dls(
     data:ImageData,        # the images
     bs:int=64,             # batch size

@@ -1,0 +1,83 @@
+"Black-box tests of `genbook train vae`, `genbook latent` and `genbook sample` on a VAE run, through the command line."
+import json
+import math
+import os
+import subprocess
+import sys
+
+import pytest
+from PIL import Image
+
+
+def _env(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != 'GENBOOK_DATA'}
+    env.update(GENBOOK_CACHE=str(tmp_path/'cache'), GENBOOK_OFFLINE='1', OMP_NUM_THREADS='1')
+    return env
+
+
+def genbook(tmp_path, *args):
+    return subprocess.run([sys.executable, '-m', 'genbook.cli', *map(str, args)], capture_output=True, text=True, env=_env(tmp_path), timeout=300)
+
+
+@pytest.fixture(scope='module')
+def run(tmp_path_factory):
+    "A VAE trained for 5 steps on the embedded MNIST sample."
+    tmp = tmp_path_factory.mktemp('vae')
+    r = genbook(tmp, 'train', 'vae', 'mnist', '--out', tmp/'run', '--max-steps', 5, '--device', 'cpu')
+    assert r.returncode == 0, r.stderr
+    return tmp, tmp/'run', r
+
+
+def test_train_writes_a_run(run):
+    tmp, d, r = run
+    for f in ('config.json', 'history.csv', 'metrics.json', 'curves.png', 'samples.gif'):
+        assert (d/f).is_file(), f
+    assert list((d/'samples').glob('*.png'))
+    assert (d/'checkpoints'/'latest.json').is_file()
+    m = json.loads((d/'metrics.json').read_text())
+    assert math.isfinite(m['test_elbo']) and m['test_elbo'] < 0
+    assert (m['steps'], m['binarize'], m['likelihood'], m['units']) == (5, 'dynamic', 'bernoulli', 'nats per image')
+    assert json.loads(r.stdout.strip().splitlines()[-1])['steps'] == 5
+    cfg = json.loads((d/'config.json').read_text())
+    assert (cfg['model'], cfg['latent'], cfg['data_source']) == ('vae', 2, 'embedded')
+    assert (d/'history.csv').read_text().splitlines()[0] == 'epoch,steps,loss,recon,kl,test_elbo,seconds'
+
+
+@pytest.mark.parametrize('plot', ['manifold', 'scatter', 'recon', 'interp'])
+def test_latent_figures(run, plot):
+    tmp, d, _ = run
+    out = tmp/f'{plot}.png'
+    r = genbook(tmp, 'latent', d, '--plot', plot, '--out', out, '--device', 'cpu')
+    assert r.returncode == 0, r.stderr
+    with Image.open(out) as im: assert im.format == 'PNG' and min(im.size) > 28
+
+
+def test_sample_and_resume(run):
+    tmp, d, _ = run
+    r = genbook(tmp, 'sample', d, '--n', 8, '--out', tmp/'s.npz', '--device', 'cpu')
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)['shape'] == [1, 28, 28]
+    r = genbook(tmp, 'train', 'vae', 'mnist', '--out', d, '--max-steps', 5)
+    assert r.returncode == 2 and 'pass --resume' in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize('args, msg', [
+    (['latent', '{run}', '--plot', 'tsne', '--out', '{tmp}/x.png'], "invalid choice: 'tsne'"),
+    (['latent', '{run}', '--plot', 'recon', '--out', '{tmp}/x.jpg'], 'FILE.png'),
+    (['train', 'vae', 'mnist', '--out', '{tmp}/bad', '--latent', '0'], 'positive integer'),
+    (['train', 'vae', 'mnist', '--out', '{tmp}/bad', '--likelihood', 'logistic'], 'use bernoulli'),
+])
+def test_bad_input_is_one_line(run, args, msg):
+    tmp, d, _ = run
+    r = genbook(tmp, *[a.format(run=d, tmp=tmp) for a in args])
+    assert r.returncode == 2, r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and msg in lines[0], r.stderr
+    assert 'Traceback' not in r.stderr
+
+
+def test_manifold_needs_latent_2(tmp_path):
+    r = genbook(tmp_path, 'train', 'vae', 'mnist', '--out', tmp_path/'l3', '--latent', 3, '--max-steps', 1, '--device', 'cpu')
+    assert r.returncode == 0, r.stderr
+    r = genbook(tmp_path, 'latent', tmp_path/'l3', '--plot', 'manifold', '--out', tmp_path/'m.png')
+    assert r.returncode == 2 and '2-dimensional latent space' in r.stderr and len(r.stderr.strip().splitlines()) == 1
