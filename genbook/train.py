@@ -80,6 +80,8 @@ class GenLearner(Learner):
         self.interrupted, self.diverged = False, None
 
     def _do_fit(self):
+        mbar = getattr(getattr(self, 'progress', None), 'mbar', None)
+        if self.first_epoch and mbar is not None: mbar.update(0)  # fastprogress counts from 0; a resumed fit starts later
         for epoch in range(self.first_epoch, self.n_epoch):
             self.epoch = epoch
             self._with_events(self._do_epoch, 'epoch', CancelEpochException)

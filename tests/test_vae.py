@@ -81,3 +81,15 @@ def test_manifold_needs_latent_2(tmp_path):
     assert r.returncode == 0, r.stderr
     r = genbook(tmp_path, 'latent', tmp_path/'l3', '--plot', 'manifold', '--out', tmp_path/'m.png')
     assert r.returncode == 2 and '2-dimensional latent space' in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+
+def test_resume_after_a_whole_epoch(tmp_path):
+    "A run resumed at an epoch boundary goes on from there, progress bar and all."
+    r = genbook(tmp_path, 'train', 'vae', 'mnist', '--out', tmp_path/'run', '--epochs', 1, '--bs', 500, '--device', 'cpu')
+    assert r.returncode == 0, r.stderr
+    r = genbook(tmp_path, 'train', 'vae', 'mnist', '--out', tmp_path/'run', '--epochs', 2, '--resume', '--device', 'cpu')
+    assert r.returncode == 0, r.stderr
+    m = json.loads(r.stdout.strip().splitlines()[-1])
+    assert (m['epochs'], m['steps'], m['stopped']) == (2, 24, 'finished')
+    rows = (tmp_path/'run'/'history.csv').read_text().splitlines()
+    assert [row.split(',')[:2] for row in rows[1:]] == [['1', '12'], ['2', '24']]
