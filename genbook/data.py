@@ -7,7 +7,7 @@ Docs: https://genbook.github.io/genbook/data.html.md"""
 # %% auto #0
 __all__ = ['MNIST_FILES', 'MNIST_SAMPLE', 'IMG_EXTS', 'ANIME_URL', 'SCALES', 'ImageData', 'read_idx', 'write_idx', 'has_mnist',
            'read_mnist', 'make_mnist_sample', 'mnist_sample', 'download_mnist', 'load_mnist', 'decode_images',
-           'load_anime', 'scale_batch', 'TensorDL', 'image_dls']
+           'load_anime', 'load_dataset', 'scale_batch', 'TensorDL', 'image_dls']
 
 # %% ../nbs/01_data.ipynb #cdbf8dbc
 import gzip
@@ -293,6 +293,17 @@ def load_anime(
     x = torch.from_numpy(a).permute(0, 3, 1, 2)
     test_idx, train_idx = torch.from_numpy(np.sort(perm[:n_test])), torch.from_numpy(np.sort(perm[n_test:]))
     return ImageData('anime', x[train_idx].contiguous(), x[test_idx].contiguous(), source=source, path=str(src))
+
+# %% ../nbs/01_data.ipynb #e32a5c60
+def load_dataset(
+    name:str,    # `mnist` or `anime`
+    data=None,   # an `ImageData` (used as it is), or where to read the data set (default: search for it)
+)->ImageData:
+    "The data set `name`: `data` itself when already loaded, else `load_mnist(data)` or `load_anime(data)`."
+    if isinstance(data, ImageData): return data
+    if name == 'mnist': return load_mnist(data)
+    if name == 'anime': return load_anime(data)
+    raise GenbookError(f"unknown data set {name!r}: genbook knows mnist and anime")
 
 # %% ../nbs/01_data.ipynb #ab4c1fed
 SCALES = ('gan', 'unit', 'dynamic', 'static')

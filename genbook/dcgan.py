@@ -20,7 +20,7 @@ from fastai.callback.core import Callback, CancelBatchException, CancelValidExce
 from fastai.callback.core import TrainEvalCallback
 
 from .core import GenbookError, get_device, set_seed, to_uint8, write_json
-from .data import ImageData, image_dls, load_anime, load_mnist
+from .data import ImageData, image_dls, load_dataset
 from .train import GenLearner, Optimizers, fit_run, prepare_run
 
 # %% ../nbs/02_dcgan.ipynb #fd06bc51
@@ -256,10 +256,6 @@ class DCGANStep(Callback):
 STATS = ['loss_D', 'loss_G', 'D_x', 'D_G_z']
 PANELS = {'losses': ['loss_D', 'loss_G'], 'D: mean P(real)': ['D_x', 'D_G_z']}
 
-def _load_data(dataset:str, data):
-    if isinstance(data, ImageData): return data
-    return load_mnist(data) if dataset == 'mnist' else load_anime(data)
-
 def train_dcgan(
     dataset:str,              # `mnist` or `anime`
     out,                      # the run folder
@@ -284,7 +280,7 @@ def train_dcgan(
                seed=None if resume and seed == 0 else seed, device=str(dev), **kw)
     if isinstance(data, (str, Path)): cfg['data'] = str(data)
     run = prepare_run(out, cfg, resume, defaults=dict(seed=0, max_steps=None, **asdict(PRESETS[dataset])))
-    ds = _load_data(dataset, data)
+    ds = load_dataset(dataset, data)
     if resume and cfg.get('data_path') not in (None, str(ds.path)):
         raise GenbookError(f"{run} was trained on {cfg['data_path']}, but the data found now is {ds.path}: pass --data {cfg['data_path']}")
     cfg.update(data_source=ds.source, data_path=str(ds.path), n_train=len(ds.train), image_shape=ds.shape)

@@ -32,7 +32,7 @@ from torchmetrics.image.fid import FrechetInceptionDistance
 from torchmetrics.image.kid import KernelInceptionDistance
 
 from .core import GenbookError, atomic_path, cache_dir, get_device, set_seed, write_json
-from .data import ImageData, image_dls, load_anime, load_mnist, scale_batch
+from .data import ImageData, image_dls, load_dataset, load_mnist, scale_batch
 from .train import load_run, read_config, sample_run
 
 # %% ../nbs/04_metrics.ipynb #4483e56c
@@ -392,9 +392,8 @@ def run_data(
     if isinstance(data, ImageData):
         if data.name != dataset: raise GenbookError(f"the run was trained on {dataset} but the data given are {data.name}")
         return data
-    if dataset == 'mnist': return load_mnist(data)
-    if dataset == 'anime': return load_anime(data)
-    raise GenbookError(f"unknown data set {dataset!r} in config.json: genbook knows mnist and anime")
+    if dataset not in ('mnist', 'anime'): raise GenbookError(f"unknown data set {dataset!r} in config.json: genbook knows mnist and anime")
+    return load_dataset(dataset, data)
 
 def evaluate_run(
     run_dir,               # a run folder with `config.json` and a checkpoint

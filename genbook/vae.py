@@ -22,7 +22,7 @@ from fastai.callback.core import Callback, CancelValidException
 from torch import nn
 
 from .core import GenbookError, get_device, set_seed, write_json
-from .data import ImageData, image_dls, load_anime, load_mnist, scale_batch
+from .data import ImageData, image_dls, load_dataset, scale_batch
 from .train import GenLearner, Optimizers, fit_run, prepare_run
 
 # %% ../nbs/03_vae.ipynb #232cbbbc
@@ -425,10 +425,6 @@ def vae_learner(
 # %% ../nbs/03_vae.ipynb #903aa62c
 PANELS = {'loss per image': ['loss', 'recon'], 'KL': ['kl']}
 
-def _load_data(dataset:str, data):
-    if isinstance(data, ImageData): return data
-    return load_mnist(data) if dataset == 'mnist' else load_anime(data)
-
 def train_vae(
     dataset:str,              # `mnist` or `anime`
     out,                      # the run folder
@@ -458,7 +454,7 @@ def train_vae(
     preset = asdict(c0)
     if dataset != 'mnist': preset['binarize'] = None
     run = prepare_run(out, cfg, resume, defaults=dict(seed=0, max_steps=None, **preset))
-    ds = _load_data(dataset, data)
+    ds = load_dataset(dataset, data)
     if resume and cfg.get('data_path') not in (None, str(ds.path)):
         raise GenbookError(f"{run} was trained on {cfg['data_path']}, but the data found now is {ds.path}: pass --data {cfg['data_path']}")
     cfg.update(data_source=ds.source, data_path=str(ds.path), n_train=len(ds.train), image_shape=ds.shape)
