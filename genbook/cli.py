@@ -91,7 +91,12 @@ def _cmd_latent(a):
 def _cmd_eval(a):
     from genbook.metrics import evaluate_run
     feats = None if a.features is None else tuple(f.strip() for f in a.features.split(',') if f.strip())
-    return evaluate_run(a.run, features=feats, n=a.n, iwae_k=a.iwae_k, device=a.device, data=a.data)
+    return evaluate_run(a.run, features=feats, n=a.n, iwae_k=a.iwae_k, iwae_n=a.iwae_n, device=a.device, data=a.data, seed=a.seed)
+
+def _cmd_classifier(a):
+    from genbook.metrics import classifier_path, train_mnist_classifier
+    clf = train_mnist_classifier(a.data, epochs=a.epochs, seed=a.seed, device=a.device, force=a.force)
+    return dict(path=str(classifier_path()), **clf.info)
 
 def _cmd_compare(a):
     from genbook.compare import compare_runs
@@ -103,6 +108,12 @@ def _positive(v:str)->int:
     try: n = int(v)
     except ValueError: raise argparse.ArgumentTypeError(f"invalid int value: {v!r}")
     if n < 1: raise argparse.ArgumentTypeError(f"must be a positive integer, got {n}")
+    return n
+
+def _non_negative(v:str)->int:
+    try: n = int(v)
+    except ValueError: raise argparse.ArgumentTypeError(f"invalid int value: {v!r}")
+    if n < 0: raise argparse.ArgumentTypeError(f"must be 0 or more, got {n}")
     return n
 
 def _positive_float(v:str)->float:
@@ -162,9 +173,17 @@ def build_parser()->argparse.ArgumentParser:
     e.add_argument('run', metavar='DIR', help='run folder written by genbook train')
     e.add_argument('--features', help='comma-separated feature extractors: mnist, inception (default: mnist for MNIST runs, inception for anime)')
     e.add_argument('--n', type=_positive, default=10000, help='number of samples (default: 10000)')
-    e.add_argument('--iwae-k', type=_positive, default=5000, help='importance samples for the VAE NLL (default: 5000)')
+    e.add_argument('--iwae-k', type=_non_negative, default=5000, help='importance samples for the VAE NLL (default: 5000; 0 skips it)')
+    e.add_argument('--iwae-n', type=_positive, default=1000, help='test images scored by the VAE NLL (default: 1000)')
     _add_common(e)
     e.set_defaults(func=_cmd_eval)
+
+    k = sub.add_parser('classifier', help='train (or check) the digit classifier behind the mnist features',
+                       description="Train the MNIST classifier whose features give the digit FID/KID and whose labels give the diagnostics, cache it with its SHA-256, and print its record. A valid cached classifier is only checked and reported, unless --force.")
+    k.add_argument('--epochs', type=_positive, default=8, help='epochs of one-cycle training (default: 8)')
+    k.add_argument('--force', action='store_true', help='retrain even if a valid classifier is cached')
+    _add_common(k)
+    k.set_defaults(func=_cmd_classifier)
 
     c = sub.add_parser('compare', help='the comparison report of several runs', description="Write the report's comparison tables (MNIST and anime, GAN and VAE) with sample grids and curves, as Markdown and HTML.")
     c.add_argument('runs', nargs='+', metavar='DIR', help='run folders written by genbook train (and genbook eval)')

@@ -135,7 +135,7 @@ def load_classifier(
 )->MnistClassifier:
     "The cached MNIST classifier, after checking its weights against the recorded SHA-256."
     fn = classifier_path(folder)
-    retrain = "retrain it with `genbook.metrics.train_mnist_classifier(force=True)`"
+    retrain = "retrain it with `genbook classifier --force` (or `train_mnist_classifier(force=True)`)"
     if not fn.exists() or not fn.with_suffix('.json').exists():
         raise GenbookError(f"no MNIST classifier at {fn}: {retrain}")
     try: info = json.loads(fn.with_suffix('.json').read_text())

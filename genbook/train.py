@@ -86,6 +86,15 @@ class GenLearner(Learner):
             self.epoch = epoch
             self._with_events(self._do_epoch, 'epoch', CancelEpochException)
 
+    def _call_one(self, event_name):
+        ids = tuple(map(id, self.cbs))
+        if self.__dict__.get('_ev_ids') != ids: self.__dict__.update(_ev_ids=ids, _ev_cbs={})
+        cbs = self._ev_cbs.get(event_name)
+        if cbs is None:
+            cbs = self._ev_cbs[event_name] = [cb for cb in self.cbs.sorted('order') if event_name == 'after_fit' or _handles(cb, event_name)]
+        for cb in cbs: cb(event_name)
+
+def _handles(cb, event:str)->bool: return any(event in vars(k) for k in type(cb).__mro__[:-1])
 def _no_loss(*args): raise GenbookError("this model trains in its own callback and has no fastai loss function")
 
 # %% ../nbs/01b_train.ipynb #548a3ad9
@@ -101,6 +110,15 @@ def read_config(
     if not f.is_file(): raise GenbookError(f"{run_dir} is not a genbook run: it has no config.json")
     try: return json.loads(f.read_text())
     except json.JSONDecodeError as e: raise GenbookError(f"{f} is corrupt ({e}): the run cannot be read") from e
+
+def _check_budget(run_dir, epochs, max_steps):
+    "Refuse to resume a run that has already done what it was asked to."
+    try: ptr = json.loads((run_dir/'checkpoints'/'latest.json').read_text())
+    except (OSError, json.JSONDecodeError): return  # `load_checkpoint` says what is wrong
+    if max_steps and ptr.get('steps', 0) >= max_steps:
+        raise GenbookError(f"{run_dir} has already made its {max_steps} steps (max_steps): resume with a larger --max-steps")
+    if epochs and ptr.get('epoch', 0) >= epochs and not ptr.get('iter'):
+        raise GenbookError(f"{run_dir} has already trained its {epochs} epochs: resume with a larger --epochs")
 
 def prepare_run(
     out,                 # the run folder
@@ -119,6 +137,7 @@ def prepare_run(
             if k not in RESUMABLE and k in saved and saved[k] != v:
                 raise GenbookError(f"{out} was trained with {k}={saved[k]!r}, not {v!r}: resume with the same settings or choose another --out")
         merged = {**(defaults or {}), **saved, **given}
+        _check_budget(out, merged.get('epochs'), merged.get('max_steps'))
     else:
         if out.exists() and not out.is_dir(): raise GenbookError(f"{out} is a file: choose another --out")
         if out.exists() and any(out.iterdir()): raise GenbookError(f"{out} already exists: pass --resume or choose another --out")
@@ -176,6 +195,14 @@ class History(StatefulCallback):
         self._reset()
         self.t0 = None
         self.write()
+
+    def record(self,
+        name:str,      # a column of the history (one of `names`)
+        value:float,   # its value for the epoch under way
+    ):
+        "Set a column of the epoch under way to one value (a held-out score), instead of the mean of batch `stats`."
+        if name not in self.names: raise GenbookError(f"History records {', '.join(self.names)}, not {name!r}")
+        self.sums[name], self.counts[name] = torch.tensor(float(value)), 1
 
     def after_cancel_fit(self):
         r = self.partial_row()
@@ -430,6 +457,7 @@ def fit_run(
 )->dict:
     "Train `learn` in the run folder `run_dir`, checkpointing, and write the run's files; returns the metrics."
     run_dir = Path(run_dir)
+    if resume: _check_budget(run_dir, epochs, max_steps)
     hist = History(stats, run_dir/'history.csv')
     cbs = [hist, NaNGuard(), Checkpoint(run_dir/'checkpoints', resume), StopAt(max_steps)]
     if sample_fn is not None: cbs.append(SampleGrid(sample_fn, run_dir/'samples', seed=seed))

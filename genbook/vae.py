@@ -8,7 +8,7 @@ Docs: https://genbook.github.io/genbook/vae.html.md"""
 __all__ = ['LIKELIHOODS', 'PANELS', 'VAEConfig', 'vae_config', 'mnist_encoder', 'mnist_decoder', 'anime_encoder', 'anime_decoder',
            'VAE', 'kl_normal', 'bernoulli_nll', 'logistic_nll', 'VAELoss', 'fixed_inputs', 'evaluate_vae',
            'log_weights', 'iwae_bound', 'iwae_nll', 'model_config', 'build_model', 'sample_images', 'test_stat',
-           'vae_stats', 'VAEStats', 'vae_optimizers', 'VAELearner', 'vae_learner', 'train_vae']
+           'vae_stats', 'VAEStats', 'vae_optimizers', 'vae_learner', 'train_vae']
 
 # %% ../nbs/03_vae.ipynb #099d295b
 import math
@@ -377,8 +377,8 @@ class VAEStats(Callback):
         st = {test_stat(cfg.likelihood): ev['loss'] if cfg.likelihood == 'bce' else -ev['loss']}
         if 'bpd' in ev: st['test_bpd'] = ev['bpd']
         hist = getattr(self.learn, 'history', None)
-        for k, v in st.items():
-            if hist is not None: hist.sums[k], hist.counts[k] = torch.tensor(v), 1
+        if hist is not None:
+            for k, v in st.items(): hist.record(k, v)
         return st
 
     def after_train(self):
@@ -400,27 +400,15 @@ def vae_optimizers(
     "PyTorch's Adam over all the model's parameters, as `genbook.train.Optimizers`."
     return Optimizers(vae=torch.optim.Adam(model.parameters(), lr=lr))
 
-def _handles(cb, event:str)->bool: return any(event in vars(k) for k in type(cb).__mro__[:-1])
-
-class VAELearner(GenLearner):
-    "`genbook.train.GenLearner` that offers each event only to the callbacks that handle it."
-    def _call_one(self, event_name):
-        ids = tuple(map(id, self.cbs))
-        if self.__dict__.get('_ev_ids') != ids: self.__dict__.update(_ev_ids=ids, _ev_cbs={})
-        cbs = self._ev_cbs.get(event_name)
-        if cbs is None:
-            cbs = self._ev_cbs[event_name] = [cb for cb in self.cbs.sorted('order') if event_name == 'after_fit' or _handles(cb, event_name)]
-        for cb in cbs: cb(event_name)
-
 def vae_learner(
     cfg:VAEConfig,           # the run's settings
     dls,                     # `DataLoaders` yielding `(x, x)`
     model:VAE,               # the model, on the loaders' device
     test:torch.Tensor=None,  # uint8 held-out images scored after each epoch
     show:bool=True,          # print the per-epoch line
-)->VAELearner:
+)->GenLearner:
     "The learner `train_vae` trains: `VAELoss`, PyTorch's Adam and `VAEStats`."
-    return VAELearner(dls, model, vae_optimizers(model, cfg.lr), loss_func=VAELoss(cfg.likelihood, model), cbs=VAEStats(test, show=show))
+    return GenLearner(dls, model, vae_optimizers(model, cfg.lr), loss_func=VAELoss(cfg.likelihood, model), cbs=VAEStats(test, show=show))
 
 # %% ../nbs/03_vae.ipynb #903aa62c
 PANELS = {'loss per image': ['loss', 'recon'], 'KL': ['kl']}

@@ -72,6 +72,7 @@ def test_existing_out_needs_resume(tiny, tmp_path):
     one_line_error(train(d/'run', '--max-steps', '3', cache=d/'cache'), 'pass --resume or choose another --out')
     one_line_error(train(tmp_path/'new', '--resume', cache=d/'cache'), 'nothing to resume')
     one_line_error(train(d/'run', '--resume', '--bs', '64', cache=d/'cache'), 'trained with bs=32, not 64')
+    one_line_error(train(d/'run', '--resume', cache=d/'cache'), 'already made its 3 steps (max_steps): resume with a larger --max-steps')
 
 
 def test_resume_after_ctrl_c_is_exact(tmp_path):

