@@ -417,7 +417,8 @@ def evaluate_run(
     if n < 2: raise GenbookError(f"n must be at least 2 samples, got {n}")
     dev = get_device(device)
     fake = sample_run(run_dir, n, seed, dev)
-    out = dict(run=str(run_dir), model=cfg.get('model'), dataset=data.name, n=n, seed=seed, device=str(dev), distances={})
+    steps = json.loads((run_dir/'checkpoints'/'latest.json').read_text()).get('steps')  # which checkpoint was scored
+    out = dict(run=str(run_dir), model=cfg.get('model'), dataset=data.name, steps=steps, n=n, seed=seed, device=str(dev), distances={})
     for name in features:
         ext = feature_extractor(name, dev)
         out['distances'][name] = distances_with_floor(fake, data, ext, seed, bs)
