@@ -54,10 +54,14 @@ def _train_kw(a)->dict:
                 device=a.device, resume=a.resume)
 
 def _cmd_train(a):
+    gan_only = dict(amp=a.amp or None, channels_last=a.channels_last or None, beta1=a.beta1)
     if a.model == 'dcgan':
         from genbook.dcgan import train_dcgan
-        res = train_dcgan(a.dataset, a.out, **_train_kw(a))
+        res = train_dcgan(a.dataset, a.out, **_train_kw(a), **{k: v for k, v in gan_only.items() if v is not None})
     else:
+        from genbook.core import GenbookError
+        given = ['--' + k.replace('_', '-') for k, v in gan_only.items() if v is not None]
+        if given: raise GenbookError(f"{', '.join(given)}: DCGAN options, not for the VAE")
         from genbook.vae import train_vae
         res = train_vae(a.dataset, a.out, latent=a.latent, binarize=a.binarize, likelihood=a.likelihood, **_train_kw(a))
     return res
@@ -152,6 +156,9 @@ def build_parser()->argparse.ArgumentParser:
     t.add_argument('--latent', type=_positive, help='VAE: latent dimensions (MNIST presets: 2 or 50)')
     t.add_argument('--binarize', choices=['dynamic', 'static'], default='dynamic', help='VAE on MNIST: binarisation of the pixels (default: dynamic)')
     t.add_argument('--likelihood', help="VAE on anime: the decoder's likelihood (default: the report's pixel cross-entropy)")
+    t.add_argument('--beta1', type=_positive_float, help="DCGAN: Adam's beta1 of both networks (default: the preset's, 0.9 MNIST, 0.5 anime)")
+    t.add_argument('--amp', action='store_true', help='DCGAN on CUDA: bf16 autocast')
+    t.add_argument('--channels-last', action='store_true', help='DCGAN on CUDA: channels-last memory format')
     _add_common(t)
     t.set_defaults(func=_cmd_train)
 

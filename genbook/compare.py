@@ -56,8 +56,11 @@ def _disc_cell(s:dict)->str:
 def _time_cell(s:dict)->str:
     m, c = s['metrics'], s['config']
     spe, ep = m.get('seconds_per_epoch'), m.get('epochs')
-    if not spe: return 'not measured' if not m.get('seconds') else f"{m['seconds']:.0f} s for {m.get('steps', '?')} steps (no full epoch)"
     cond = f"{m.get('device', '?')}, batch {c.get('bs', '?')}"
+    if not spe:
+        if not m.get('seconds'): return 'not measured'
+        if not ep: return f"{m['seconds']:.0f} s for {m.get('steps', '?')} steps (no full epoch)"
+        return f"≈{m['seconds'] / ep * 50:.0f} s estimated from {m.get('steps', '?')} steps ({m['seconds']:.0f} s for {ep:g} epochs; {cond})"
     if ep is not None and ep >= 50: return f"{spe * 50:.0f} s ({spe:.1f} s/epoch over {ep:g} epochs; {cond})"
     return f"≈{spe * 50:.0f} s estimated ({spe:.1f} s/epoch over {ep:g} epoch(s); {cond})"
 

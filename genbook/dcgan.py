@@ -276,6 +276,7 @@ def train_dcgan(
     bad = sorted(set(kw) - names)
     if bad: raise GenbookError(f"unknown DCGAN setting(s) {', '.join(bad)}: use any of {', '.join(sorted(names))}")
     dev = get_device(device)
+    if kw.get('amp') and dev.type != 'cuda': raise GenbookError("bf16 autocast (amp) is for CUDA devices: drop it or use --device cuda")
     cfg = dict(model='dcgan', dataset=dataset, epochs=epochs, max_steps=max_steps, bs=bs, lr=lr,
                seed=None if resume and seed == 0 else seed, device=str(dev), **kw)
     if isinstance(data, (str, Path)): cfg['data'] = str(data)

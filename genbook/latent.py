@@ -217,9 +217,7 @@ def _run_test_images(cfg:dict, data=None):
     return ds.test, ds.test_labels
 
 def _save_figure(fig, out:Path)->Path:
-    import matplotlib.pyplot as plt
     with atomic_path(out) as tmp: fig.savefig(tmp, format='png', dpi=100, bbox_inches='tight')
-    plt.close(fig)
     return out
 
 def latent_figure(
@@ -231,9 +229,7 @@ def latent_figure(
     data=None,        # where to read the run's data set (default: as recorded in the run)
 )->Path:
     "Draw the latent-space figure `plot` of the run in `run_dir` into the PNG `out`."
-    import matplotlib
-    matplotlib.use('Agg', force=False)
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure  # not pyplot: a notebook's backend and open figures stay as they are
     if plot not in PLOTS: raise GenbookError(f"unknown plot {plot!r}: use one of {', '.join(PLOTS)}")
     out = Path(out)
     if out.suffix.lower() != '.png': raise GenbookError(f"latent figures are PNG images: name the output FILE.png, not {out.name}")
@@ -252,5 +248,6 @@ def latent_figure(
         strips = [interpolate_vae(model, x[idx[2*i]], x[idx[2*i+1]], steps=10) for i in range(4)]
         return save_grid(torch.cat(strips), out, nrow=10, lo=0, hi=1)
     if model.latent < 2: raise GenbookError(f"a scatter plot needs at least 2 latent dimensions, {run_dir} has {model.latent}")
-    ax = plot_scatter(latent_means(model, x), y, title=f"{len(x):,} test images: posterior means (latent {model.latent})")
-    return _save_figure(ax.figure, out)
+    fig = Figure(figsize=(6, 5))
+    plot_scatter(latent_means(model, x), y, ax=fig.subplots(), title=f"{len(x):,} test images: posterior means (latent {model.latent})")
+    return _save_figure(fig, out)

@@ -398,20 +398,18 @@ def plot_curves(
     panels:dict=None,    # title -> columns drawn together (default: one panel per column)
 )->Path:
     "Draw the columns of `history.csv` against epochs into `curves.png`."
-    import matplotlib
-    matplotlib.use('Agg', force=False)
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure  # not pyplot: a notebook's backend and open figures stay as they are
     rows = read_history(run_dir)
     cols = [k for k in rows[0] if k not in ('epoch', 'steps', 'seconds')] if rows else []
     panels = panels or {k: [k] for k in cols}
-    fig, axs = plt.subplots(1, len(panels), figsize=(4*len(panels), 3), squeeze=False)
+    fig = Figure(figsize=(4*len(panels), 3))
+    axs = fig.subplots(1, len(panels), squeeze=False)
     for ax, (title, ks) in zip(axs[0], panels.items()):
         for k in ks: ax.plot([r['epoch'] for r in rows], [r.get(k, float('nan')) for r in rows], marker='o', ms=3, label=k)
         ax.set_title(title); ax.set_xlabel('epoch'); ax.legend()
     fig.tight_layout()
     fname = Path(run_dir)/'curves.png'
     with atomic_path(fname) as tmp: fig.savefig(tmp, format='png', dpi=80)
-    plt.close(fig)
     return fname
 
 def run_metrics(
