@@ -77,14 +77,14 @@ def test_existing_out_needs_resume(tiny, tmp_path):
 
 def test_resume_after_ctrl_c_is_exact(tmp_path):
     "Ctrl-C in the middle of a run saves a checkpoint; resuming ends where a straight run ends."
-    cache, steps = tmp_path/'cache', '8'
+    cache, steps = tmp_path/'cache', '100'
     ok_json(train(tmp_path/'straight', '--max-steps', steps, '--bs', '16', cache=cache))
     e = {**os.environ, 'GENBOOK_OFFLINE': '1', 'GENBOOK_CACHE': str(cache), **ENV}
     p = subprocess.Popen([sys.executable, '-m', 'genbook.cli', 'train', 'dcgan', 'mnist', '--out', str(tmp_path/'cut'),
                           '--max-steps', steps, '--bs', '16'], stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=e)
     for line in p.stderr:
         if line.startswith('epoch'): break   # the progress table's header: training starts
-    time.sleep(1)
+    time.sleep(0.5)
     p.send_signal(signal.SIGINT)
     out, err = p.communicate(timeout=300)
     assert p.returncode == 130, err
