@@ -1,7 +1,11 @@
 """Speed of genbook's VAE training step (fastai `GenLearner` + the run callbacks) against a plain PyTorch loop.
 
 Both paths train the same model from the same weights, with the same optimizer (PyTorch's Adam) on the same
-batches (`TensorDL`, dynamic binarisation for MNIST), in one process, interleaved: genbook, plain, genbook, plain, ...
+batches (`TensorDL`, dynamic binarisation for MNIST), in one process. The repeats alternate the order
+(genbook, plain; then plain, genbook; ...) so that a machine that speeds up or slows down during the run
+favours neither side, and each repeat gives one ratio; the table reports their median. A third path, the
+learner alone (no run callbacks: no history, checkpoint, NaN guard or sample grid), splits genbook's cost
+between fastai's loop and the run's callbacks.
 Usage: python bench/bench_vae.py [--steps N] [--repeats R] [--threads T] [--device cpu] [--out bench/results/vae_cpu.md]
 """
 import argparse
@@ -21,7 +25,7 @@ from fastai.callback.core import Callback
 
 from genbook.core import get_device, set_seed
 from genbook.data import ImageData, TensorDL, image_dls, mnist_sample
-from genbook.train import fit_run, prepare_run
+from genbook.train import StopAt, fit_run, prepare_run
 from genbook.vae import VAE, VAELoss, sample_images, vae_config, vae_learner, vae_stats
 
 CASES = {'mnist_bs32': dict(dataset='mnist', latent=2, bs=32), 'anime_bs64': dict(dataset='anime', latent=128, bs=64)}
@@ -55,6 +59,19 @@ def genbook_steps(case, model0, data, dev, warm, n):
     with tempfile.TemporaryDirectory() as d:
         run = prepare_run(Path(d)/'run', dict(model='vae'))
         fit_run(learn, run, 1, vae_stats(c), sample_images, max_steps=warm + n, show=False)
+    (w0, c0), (w1, c1) = clock.t[warm], clock.t[warm + n]
+    return n / (w1 - w0), n / (c1 - c0)
+
+
+def learner_steps(case, model0, data, dev, warm, n):
+    "Steps per second (wall clock, CPU time) of the same learner run by `learn.fit` alone: fastai's loop without the run callbacks."
+    c = vae_config(case['dataset'], case['latent'], bs=case['bs'])
+    model = copy.deepcopy(model0).to(dev)
+    dls = image_dls(data, c.bs, scale=c.scale, target='self', seed=0, device=dev)
+    clock = _Clock(warm, n)
+    learn = vae_learner(c, dls, model, show=False)
+    learn.add_cbs([clock, StopAt(warm + n)])
+    with learn.no_bar(), learn.no_logging(): learn.fit(1)
     (w0, c0), (w1, c1) = clock.t[warm], clock.t[warm + n]
     return n / (w1 - w0), n / (c1 - c0)
 
@@ -99,7 +116,7 @@ def peak_mem(case, path, dev, warm, n, threads):
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('--steps', type=int, default=0, help='timed steps per repeat (default: 150 MNIST, 20 anime)')
-    p.add_argument('--repeats', type=int, default=3)
+    p.add_argument('--repeats', type=int, default=7)
     p.add_argument('--threads', type=int, default=1)
     p.add_argument('--device', default='cpu')
     p.add_argument('--cases', default=','.join(CASES))
@@ -115,26 +132,31 @@ def main():
         set_seed(0)
         model0 = VAE(vae_config(case['dataset'], case['latent'], bs=case['bs']))
         data = _data(case['dataset'])
-        g, q = [], []
-        for _ in range(a.repeats):
-            g.append(genbook_steps(case, model0, data, dev, warm, n))
-            q.append(plain_steps(case, model0, data, dev, warm, n))
-        row = dict(case=name, steps=n, repeats=a.repeats, genbook=statistics.median(v[0] for v in g), plain=statistics.median(v[0] for v in q),
-                   genbook_cpu=statistics.median(v[1] for v in g), plain_cpu=statistics.median(v[1] for v in q),
+        g, q, f = [], [], []
+        for r in range(a.repeats):
+            pair = [('g', genbook_steps), ('q', plain_steps)]
+            for key, fn in (pair if r % 2 == 0 else pair[::-1]) + [('f', learner_steps)]:
+                dict(g=g, q=q, f=f)[key].append(fn(case, model0, data, dev, warm, n))
+        med = lambda v, i=0: statistics.median(x[i] for x in v)
+        row = dict(case=name, steps=n, repeats=a.repeats, genbook=med(g), plain=med(q), learner=med(f),
+                   genbook_cpu=med(g, 1), plain_cpu=med(q, 1),
+                   pair_ratios=[round(x[0] / y[0], 3) for x, y in zip(g, q)],
                    genbook_all=[round(v[0], 2) for v in g], plain_all=[round(v[0], 2) for v in q])
-        row['ratio'], row['ratio_cpu'] = row['genbook'] / row['plain'], row['genbook_cpu'] / row['plain_cpu']
+        row['ratio'] = statistics.median(x[0] / y[0] for x, y in zip(g, q))
+        row['ratio_cpu'] = statistics.median(x[1] / y[1] for x, y in zip(g, q))
+        row['ratio_learner'] = statistics.median(x[0] / y[0] for x, y in zip(f, q))
         row['mem_genbook'] = peak_mem(case, 'genbook', dev, warm, min(n, 20), a.threads)
         row['mem_plain'] = peak_mem(case, 'plain', dev, warm, min(n, 20), a.threads)
         print(json.dumps(row), flush=True)
         rows.append(row)
     if a.out:
         mem = 'peak allocated (MiB)' if dev.type == 'cuda' else 'peak RSS growth while training (MiB)'
-        lines = [f"| case | timed steps x repeats | genbook steps/s | plain steps/s | ratio | steps per CPU-second genbook / plain | ratio (CPU time) | {mem} genbook / plain | all repeats, wall: genbook / plain |",
+        lines = [f"| case | timed steps x repeats | genbook steps/s | plain steps/s | ratio (median of the repeats' ratios) | ratio (CPU time) | learner alone / plain | {mem} genbook / plain | each repeat's ratio |",
                  '|---|---|---|---|---|---|---|---|---|']
         for r in rows:
             lines.append(f"| {r['case']} | {r['steps']} x {r['repeats']} | {r['genbook']:.2f} | {r['plain']:.2f} | {r['ratio']:.3f} | "
-                         f"{r['genbook_cpu']:.2f} / {r['plain_cpu']:.2f} | {r['ratio_cpu']:.3f} | "
-                         f"{r['mem_genbook']:.0f} / {r['mem_plain']:.0f} | {r['genbook_all']} / {r['plain_all']} |")
+                         f"{r['ratio_cpu']:.3f} | {r['ratio_learner']:.3f} | "
+                         f"{r['mem_genbook']:.0f} / {r['mem_plain']:.0f} | {r['pair_ratios']} |")
         head = (f"Device: {dev} ({platform.processor() or platform.machine()}), torch {torch.__version__}, {a.threads} thread(s).\n")
         Path(a.out).parent.mkdir(parents=True, exist_ok=True)
         Path(a.out).write_text(head + '\n' + '\n'.join(lines) + '\n')

@@ -83,7 +83,7 @@ def _latent_cell(s:dict)->str:
     if 'test_elbo' in m: parts.append(f"test ELBO {_f(m['test_elbo'], 2)} nats ({m.get('binarize') or ''} binarisation)".replace(' ()', ''))
     elif 'test_loss' in m: parts.append(f"test BCE+KL loss {_f(m['test_loss'], 2)} per image (not an ELBO)")
     if 'test_bpd' in m: parts.append(f"test {_f(m['test_bpd'], 3)} bits/dim")
-    if 'iwae_nll' in v: parts.append(f"IWAE NLL {_f(v['iwae_nll'], 2)} (k={v.get('iwae_k')}, {v.get('iwae_n')} test images)")
+    if 'iwae_nll' in v: parts.append(f"IWAE NLL {_f(v['iwae_nll'], 2)}" + (f" ± {_f(v['iwae_se'], 2)}" if 'iwae_se' in v else '') + f" (k={v.get('iwae_k')}, {v.get('iwae_n')} test images)")
     figs = [k for k in ('manifold', 'scatter', 'interp') if k in s['figures']]
     if figs: parts.append('figures: ' + ', '.join(figs))
     return '; '.join(parts)

@@ -435,7 +435,7 @@ def evaluate_run(
             out['vae'] = dict(test_recon=vae['recon'], test_kl=vae['kl'], test_neg_elbo=vae['loss'], **({'test_bpd': vae['bpd']} if 'bpd' in vae else {}))
             if iwae_k > 0:
                 iw = mod.iwae_nll(model, data.test, k=iwae_k, n=iwae_n)
-                out['vae'].update(iwae_nll=iw['nll'], iwae_k=iw['k'], iwae_n=iw['n'], **({'iwae_bpd': iw['bpd']} if 'bpd' in iw else {}))
+                out['vae'].update(iwae_nll=iw['nll'], iwae_se=iw['se'], iwae_elbo=iw['elbo'], iwae_k=iw['k'], iwae_n=iw['n'], **({'iwae_bpd': iw['bpd']} if 'bpd' in iw else {}))
     out['seconds'] = round(time.perf_counter() - t0, 1)
     write_json(run_dir/'eval.json', out)
     return out

@@ -23,7 +23,7 @@ from torch import nn
 
 from .core import GenbookError, get_device, set_seed, write_json
 from .data import ImageData, image_dls, load_dataset, scale_batch
-from .train import GenLearner, Optimizers, fit_run, prepare_run
+from .train import GenLearner, LRSchedule, Optimizers, fit_run, lr_schedule, prepare_run, read_config
 
 # %% ../nbs/03_vae.ipynb #232cbbbc
 LIKELIHOODS = dict(mnist=('bernoulli',), anime=('bce', 'logistic'))
@@ -41,6 +41,7 @@ class VAEConfig:
     bs:int=32                       # batch size
     lr:float=1e-4                   # Adam learning rate
     epochs:int=10                   # epochs
+    sched:str='constant'            # learning-rate schedule: `constant` or `flat_cos` (flat, then a cosine decay over the last quarter)
     test_seed:int=1234              # seed of the one binarisation of the test set that every epoch is scored on
 
     @property
@@ -292,19 +293,24 @@ def iwae_nll(
     bs:int=None,        # images per batch (default: enough for about 40,000 codes a batch)
     seed:int=None,      # seed of the binarisation and of the draws (default: `cfg.test_seed`)
 )->dict:
-    "The IWAE estimate of the negative log-likelihood, in nats per image, over (the first `n` of) `x`."
+    "The IWAE estimate of the negative log-likelihood in nats per image over (the first `n` of) `x`, with its standard error, and the ELBO from the same draws."
     cfg, dev = model.cfg, next(model.parameters()).device
     seed = cfg.test_seed if seed is None else seed
     x = x[:n] if n else x
     xs, was_training = fixed_inputs(x, cfg, seed), model.training
     bs = bs or max(1, min(len(xs), 40_000 // k))
     model.eval()
-    tot = 0.
+    if k < 1: raise GenbookError(f"k must be at least 1 importance sample, got {k}")
+    lk, elbo = [], []
     with torch.random.fork_rng(devices=[dev] if dev.type == 'cuda' else []):
         torch.manual_seed(seed)
-        for i in range(0, len(xs), bs): tot += float(iwae_bound(model, xs[i:i+bs].to(dev), k).sum())
+        for i in range(0, len(xs), bs):
+            lw = log_weights(model, xs[i:i+bs].to(dev), k).double().cpu()
+            lk.append(torch.logsumexp(lw, dim=1) - math.log(k)); elbo.append(lw.mean(1))
     model.train(was_training)
-    res = dict(nll=-tot/len(xs), k=k, n=len(xs))
+    lk, elbo = torch.cat(lk), torch.cat(elbo)
+    se = lambda v: float(v.std() / math.sqrt(len(v))) if len(v) > 1 else float('nan')
+    res = dict(nll=-float(lk.mean()), se=se(lk), elbo=float(elbo.mean()), gap=float((lk - elbo).mean()), gap_se=se(lk - elbo), k=k, n=len(xs))
     if cfg.likelihood == 'logistic': res['bpd'] = res['nll'] / (math.log(2) * cfg.nc * cfg.size**2)
     return res
 
@@ -421,6 +427,7 @@ def train_vae(
     max_steps:int=None,       # stop after this many optimizer steps in all
     bs:int=None,              # batch size (`None`: the preset's)
     lr:float=None,            # Adam learning rate (`None`: the preset's)
+    sched:str=None,           # learning-rate schedule, `constant` (the preset's) or `flat_cos`
     seed:int=0,               # seed of the weights, the shuffle and the binarisation (a resumed run keeps its own)
     data=None,                # where to read the data set, or an `ImageData`
     device='auto',            # `auto`, `cpu`, `cuda`, ...
@@ -433,9 +440,14 @@ def train_vae(
     "Train a VAE on `dataset` in the run folder `out`; returns the final metrics (also in `metrics.json`)."
     if dataset not in LIKELIHOODS: raise GenbookError(f"unknown data set {dataset!r} for the VAE: use mnist or anime")
     if binarize not in ('dynamic', 'static'): raise GenbookError(f"unknown binarisation {binarize!r}: use dynamic or static")
+    if sched is not None: lr_schedule(sched, 1.)  # a one-line error for an unknown name
+    if resume and epochs is not None and (Path(out).expanduser()/'config.json').is_file():
+        saved = read_config(Path(out).expanduser())
+        if saved.get('sched', 'constant') != 'constant' and saved.get('epochs') != epochs:
+            raise GenbookError(f"{out} anneals its learning rate over {saved['epochs']} epochs ({saved['sched']}): resume it with --epochs {saved['epochs']}")
     dev = get_device(device)
-    c0 = vae_config(dataset, latent, likelihood, epochs=epochs, bs=bs, lr=lr, **kw)
-    given = dict(latent=latent, likelihood=likelihood, epochs=epochs, bs=bs, lr=lr, **kw)
+    c0 = vae_config(dataset, latent, likelihood, epochs=epochs, bs=bs, lr=lr, sched=sched, **kw)
+    given = dict(latent=latent, likelihood=likelihood, epochs=epochs, bs=bs, lr=lr, sched=sched, **kw)
     given['binarize'] = (None if resume and binarize == 'dynamic' else binarize) if dataset == 'mnist' else None
     cfg = dict(model='vae', dataset=dataset, max_steps=max_steps, seed=None if resume and seed == 0 else seed, device=str(dev), **given)
     if isinstance(data, (str, Path)): cfg['data'] = str(data)
@@ -452,8 +464,9 @@ def train_vae(
     set_seed(cfg['seed'])
     model = VAE(c).to(dev)
     learn = vae_learner(c, dls, model, ds.test, show)
+    f = lr_schedule(c.sched, c.lr)
     m = fit_run(learn, run, c.epochs, vae_stats(c), sample_images, max_steps=cfg['max_steps'], resume=resume, show=show,
-                panels=PANELS, seed=cfg['seed'])
+                panels=PANELS, seed=cfg['seed'], cbs=[LRSchedule(f)] if f else None)
     m.update(likelihood=c.likelihood, binarize=c.binarize if c.likelihood == 'bernoulli' else None,
              units='nats per image' + (' (BCE + KL loss on [0, 1] pixels, not an ELBO)' if c.likelihood == 'bce' else ''),
              n_test=len(ds.test), latent=c.latent)
