@@ -48,32 +48,32 @@ class _Clock(Callback):
             self.t[self.learn.train_iter] = (time.perf_counter(), time.process_time())
 
 
-def genbook_steps(case, model0, data, dev, warm, n):
-    "Steps per second (wall clock, CPU time) of the Learner as `train_vae` builds it, with every callback `fit_run` adds."
+def _learner_steps(case, model0, data, dev, warm, n, run_cbs):
+    "Steps per second (wall clock, CPU time) of the learner `train_vae` builds, inside `fit_run` (`run_cbs`) or by `learn.fit` alone."
     c = vae_config(case['dataset'], case['latent'], bs=case['bs'])
     model = copy.deepcopy(model0).to(dev)
     dls = image_dls(data, c.bs, scale=c.scale, target='self', seed=0, device=dev)
     clock = _Clock(warm, n)
     learn = vae_learner(c, dls, model, show=False)
     learn.add_cb(clock)
-    with tempfile.TemporaryDirectory() as d:
-        run = prepare_run(Path(d)/'run', dict(model='vae'))
-        fit_run(learn, run, 1, vae_stats(c), sample_images, max_steps=warm + n, show=False)
+    if run_cbs:
+        with tempfile.TemporaryDirectory() as d:
+            fit_run(learn, prepare_run(Path(d)/'run', dict(model='vae')), 1, vae_stats(c), sample_images, max_steps=warm + n, show=False)
+    else:
+        learn.add_cb(StopAt(warm + n))
+        with learn.no_bar(), learn.no_logging(): learn.fit(1)
     (w0, c0), (w1, c1) = clock.t[warm], clock.t[warm + n]
     return n / (w1 - w0), n / (c1 - c0)
+
+
+def genbook_steps(case, model0, data, dev, warm, n):
+    "The learner with every callback `fit_run` adds."
+    return _learner_steps(case, model0, data, dev, warm, n, run_cbs=True)
 
 
 def learner_steps(case, model0, data, dev, warm, n):
-    "Steps per second (wall clock, CPU time) of the same learner run by `learn.fit` alone: fastai's loop without the run callbacks."
-    c = vae_config(case['dataset'], case['latent'], bs=case['bs'])
-    model = copy.deepcopy(model0).to(dev)
-    dls = image_dls(data, c.bs, scale=c.scale, target='self', seed=0, device=dev)
-    clock = _Clock(warm, n)
-    learn = vae_learner(c, dls, model, show=False)
-    learn.add_cbs([clock, StopAt(warm + n)])
-    with learn.no_bar(), learn.no_logging(): learn.fit(1)
-    (w0, c0), (w1, c1) = clock.t[warm], clock.t[warm + n]
-    return n / (w1 - w0), n / (c1 - c0)
+    "The same learner run by `learn.fit` alone: fastai's loop without the run callbacks."
+    return _learner_steps(case, model0, data, dev, warm, n, run_cbs=False)
 
 
 def plain_steps(case, model0, data, dev, warm, n):
