@@ -5,8 +5,9 @@ batches (`TensorDL`, dynamic binarisation for MNIST), in one process. The repeat
 (genbook, plain; then plain, genbook; ...) so that a machine that speeds up or slows down during the run
 favours neither side, and each repeat gives one ratio; the table reports their median. A third path, the
 learner alone (no run callbacks: no history, checkpoint, NaN guard or sample grid), splits genbook's cost
-between fastai's loop and the run's callbacks.
-Usage: python bench/bench_vae.py [--steps N] [--repeats R] [--threads T] [--device cpu] [--out bench/results/vae_cpu.md]
+between fastai's loop and the run's callbacks. Untimed warm-up rounds of every path come first, so that no
+repeat pays for a cold start (first-call allocations, the data's first pass, lazy imports).
+Usage: python bench/bench_vae.py [--steps N] [--repeats R] [--warmup W] [--threads T] [--device cpu] [--out bench/results/vae_cpu.md]
 """
 import argparse
 import copy
@@ -115,8 +116,9 @@ def peak_mem(case, path, dev, warm, n, threads):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument('--steps', type=int, default=0, help='timed steps per repeat (default: 150 MNIST, 20 anime)')
+    p.add_argument('--steps', type=int, default=0, help='timed steps per repeat (default: 500 MNIST, 20 anime)')
     p.add_argument('--repeats', type=int, default=7)
+    p.add_argument('--warmup', type=int, default=1, help='untimed rounds of every path before the timed repeats')
     p.add_argument('--threads', type=int, default=1)
     p.add_argument('--device', default='cpu')
     p.add_argument('--cases', default=','.join(CASES))
@@ -127,18 +129,20 @@ def main():
     rows = []
     for name in a.cases.split(','):
         case = CASES[name]
-        n = a.steps or (150 if case['dataset'] == 'mnist' else 20)
+        n = a.steps or (500 if case['dataset'] == 'mnist' else 20)
         warm = 10 if case['dataset'] == 'mnist' else 3
         set_seed(0)
         model0 = VAE(vae_config(case['dataset'], case['latent'], bs=case['bs']))
         data = _data(case['dataset'])
+        for _ in range(a.warmup):
+            for fn in (genbook_steps, plain_steps, learner_steps): fn(case, model0, data, dev, warm, n)
         g, q, f = [], [], []
         for r in range(a.repeats):
             pair = [('g', genbook_steps), ('q', plain_steps)]
             for key, fn in (pair if r % 2 == 0 else pair[::-1]) + [('f', learner_steps)]:
                 dict(g=g, q=q, f=f)[key].append(fn(case, model0, data, dev, warm, n))
         med = lambda v, i=0: statistics.median(x[i] for x in v)
-        row = dict(case=name, steps=n, repeats=a.repeats, genbook=med(g), plain=med(q), learner=med(f),
+        row = dict(case=name, steps=n, repeats=a.repeats, warmup=a.warmup, genbook=med(g), plain=med(q), learner=med(f),
                    genbook_cpu=med(g, 1), plain_cpu=med(q, 1),
                    pair_ratios=[round(x[0] / y[0], 3) for x, y in zip(g, q)],
                    genbook_all=[round(v[0], 2) for v in g], plain_all=[round(v[0], 2) for v in q])

@@ -57,7 +57,8 @@ def _cmd_train(a):
     gan_only = dict(amp=a.amp or None, channels_last=a.channels_last or None, beta1=a.beta1)
     if a.model == 'dcgan':
         from genbook.core import GenbookError
-        if a.sched: raise GenbookError("--sched: a VAE option, not for the DCGAN")
+        vae_only = [o for o, v in (('--sched', a.sched), ('--start-from', a.start_from)) if v]
+        if vae_only: raise GenbookError(f"{', '.join(vae_only)}: {'VAE options' if len(vae_only) > 1 else 'a VAE option'}, not for the DCGAN")
         from genbook.dcgan import train_dcgan
         res = train_dcgan(a.dataset, a.out, **_train_kw(a), **{k: v for k, v in gan_only.items() if v is not None})
     else:
@@ -65,7 +66,8 @@ def _cmd_train(a):
         given = ['--' + k.replace('_', '-') for k, v in gan_only.items() if v is not None]
         if given: raise GenbookError(f"{', '.join(given)}: DCGAN options, not for the VAE")
         from genbook.vae import train_vae
-        res = train_vae(a.dataset, a.out, latent=a.latent, binarize=a.binarize, likelihood=a.likelihood, sched=a.sched, **_train_kw(a))
+        res = train_vae(a.dataset, a.out, latent=a.latent, binarize=a.binarize, likelihood=a.likelihood, sched=a.sched,
+                        start_from=a.start_from, **_train_kw(a))
     return res
 
 def save_samples(
@@ -156,6 +158,7 @@ def build_parser()->argparse.ArgumentParser:
     t.add_argument('--lr', type=_positive_float, help="learning rate (default: the preset's)")
     t.add_argument('--sched', choices=['constant', 'flat_cos'], help='VAE: learning-rate schedule, constant (default) or flat_cos (flat, then a cosine decay over the last quarter)')
     t.add_argument('--resume', action='store_true', help='continue the run in --out from its last checkpoint')
+    t.add_argument('--start-from', metavar='DIR', help='VAE: start from the latest weights of the run in DIR, with a fresh optimiser and schedule')
     t.add_argument('--latent', type=_positive, help='VAE: latent dimensions (MNIST presets: 2 or 50)')
     t.add_argument('--binarize', choices=['dynamic', 'static'], default='dynamic', help='VAE on MNIST: binarisation of the pixels (default: dynamic)')
     t.add_argument('--likelihood', help="VAE on anime: the decoder's likelihood (default: the report's pixel cross-entropy)")

@@ -8,7 +8,7 @@ Docs: https://genbook.github.io/genbook/train.html.md"""
 __all__ = ['RESUMABLE', 'SCHEDULES', 'Optimizers', 'GenLearner', 'read_config', 'prepare_run', 'StatefulCallback', 'History',
            'NaNGuard', 'StopAt', 'lr_schedule', 'LRSchedule', 'save_checkpoint', 'load_checkpoint', 'Checkpoint',
            'SampleGrid', 'read_history', 'make_gif', 'plot_curves', 'run_metrics', 'fit_run', 'model_module',
-           'load_run', 'sample_run']
+           'load_run', 'warm_start', 'sample_run']
 
 # %% ../nbs/01b_train.ipynb #7b19d74c
 import csv
@@ -528,6 +528,22 @@ def load_run(
     try: model.load_state_dict(w)
     except RuntimeError as e: raise GenbookError(f"the checkpoint of {run_dir} does not fit its config.json: {str(e).splitlines()[0]}") from e
     return model.to(get_device(device)).eval(), cfg, mod
+
+def warm_start(
+    run_dir,        # the run whose latest weights start the new one
+    model,          # the new run's freshly built model
+    cfg:dict,       # the new run's config
+    keys=(),        # settings of the network that both runs must share
+)->dict:
+    "Load the latest weights of `run_dir` into `model` (a warm start); returns how far that run had trained, for `config.json`."
+    src = read_config(run_dir)
+    for k in ('model', *keys):
+        if src.get(k) != _jsonable(cfg.get(k)):
+            raise GenbookError(f"{run_dir} was trained with {k}={src.get(k)!r}, not {cfg.get(k)!r}: start from a run of the same network")
+    w, st = load_checkpoint(run_dir)
+    try: model.load_state_dict(w)
+    except RuntimeError as e: raise GenbookError(f"the checkpoint of {run_dir} does not fit this model: {str(e).splitlines()[0]}") from e
+    return dict(epochs=st['epoch'], steps=st['train_iter'])
 
 def sample_run(
     run_dir,              # a run folder

@@ -188,6 +188,7 @@ def test_help(cmd):
     (['train', 'vae', 'mnist', '--out', 'x', '--amp', '--beta1', '0.5'], '--amp, --beta1: DCGAN options, not for the VAE'),
     (['train', 'dcgan', 'mnist', '--out', 'x', '--amp', '--device', 'cpu'], 'bf16 autocast (amp) is for CUDA devices'),
     (['train', 'dcgan', 'mnist', '--out', 'x', '--sched', 'flat_cos'], '--sched: a VAE option, not for the DCGAN'),
+    (['train', 'dcgan', 'mnist', '--out', 'x', '--start-from', 'y'], '--start-from: a VAE option, not for the DCGAN'),
     (['train', 'vae', 'mnist', '--out', 'x', '--sched', 'cosine'], "invalid choice: 'cosine'"),
 ])
 def test_bad_arguments_one_line(args, msg):

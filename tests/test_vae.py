@@ -66,6 +66,8 @@ def test_sample_and_resume(run):
     (['latent', '{run}', '--plot', 'recon', '--out', '{tmp}/x.jpg'], 'FILE.png'),
     (['train', 'vae', 'mnist', '--out', '{tmp}/bad', '--latent', '0'], 'positive integer'),
     (['train', 'vae', 'mnist', '--out', '{tmp}/bad', '--likelihood', 'logistic'], 'use bernoulli'),
+    (['train', 'vae', 'mnist', '--out', '{tmp}/bad', '--latent', '50', '--start-from', '{run}'], 'trained with latent=2, not 50'),
+    (['train', 'vae', 'mnist', '--out', '{tmp}/bad', '--start-from', '{tmp}'], 'is not a genbook run'),
 ])
 def test_bad_input_is_one_line(run, args, msg):
     tmp, d, _ = run
@@ -74,6 +76,17 @@ def test_bad_input_is_one_line(run, args, msg):
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and msg in lines[0], r.stderr
     assert 'Traceback' not in r.stderr
+
+
+def test_start_from_another_run(run):
+    "A warm start records where its weights came from and begins near that run's score."
+    tmp, d, _ = run
+    r = genbook(tmp, 'train', 'vae', 'mnist', '--out', tmp/'warm', '--start-from', d, '--max-steps', 1, '--lr', 1e-9, '--device', 'cpu')
+    assert r.returncode == 0, r.stderr
+    cfg = json.loads((tmp/'warm'/'config.json').read_text())
+    assert cfg['start_from'] == str(d.resolve()) and cfg['started_at'] == dict(epochs=0, steps=5)
+    before, after = (json.loads((p/'metrics.json').read_text())['test_elbo'] for p in (d, tmp/'warm'))
+    assert abs(after - before) < 0.01, (before, after)
 
 
 def test_manifold_needs_latent_2(tmp_path):
