@@ -24,11 +24,13 @@ from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 import torch
-from fastai.callback.core import Callback, CancelFitException
+from fastai.callback.core import (Callback, CancelBackwardException, CancelBatchException, CancelEpochException, CancelFitException,
+                                  CancelStepException, CancelTrainException, CancelValidException, _inner_loop)
 from fastai.callback.progress import ProgressCallback
 from fastai.callback.schedule import SchedCos, SchedNo, combine_scheds
-from fastai.learner import CancelEpochException, Learner, Recorder
+from fastai.learner import Learner, Recorder
 from fastcore.foundation import L
+from fastcore.xtras import modify_exception
 from fastprogress.fastprogress import format_time
 from PIL import Image
 from safetensors.torch import load_file, save_file
@@ -90,15 +92,32 @@ class GenLearner(Learner):
             self.epoch = epoch
             self._with_events(self._do_epoch, 'epoch', CancelEpochException)
 
+    def __call__(self, event_name):
+        if isinstance(event_name, str): self._call_one(event_name)  # fastai wraps even one event name in an `L`
+        else: super().__call__(event_name)
+
     def _call_one(self, event_name):
         ids = tuple(map(id, self.cbs))
         if self.__dict__.get('_ev_ids') != ids: self.__dict__.update(_ev_ids=ids, _ev_cbs={})
         cbs = self._ev_cbs.get(event_name)
         if cbs is None:
             cbs = self._ev_cbs[event_name] = [cb for cb in self.cbs.sorted('order') if event_name == 'after_fit' or _handles(cb, event_name)]
-        for cb in cbs: cb(event_name)
+        if event_name not in _INNER:
+            for cb in cbs: cb(event_name)
+            return
+        training = self.training  # what `Callback.__call__` does, with `training` read once instead of through each callback
+        for cb in cbs:
+            if cb.run and (cb.run_train if training else cb.run_valid): _run_event(cb, event_name)
+
+_INNER = frozenset(_inner_loop)
+_CANCEL = (CancelBatchException, CancelBackwardException, CancelEpochException, CancelFitException, CancelStepException, CancelTrainException, CancelValidException)
 
 def _handles(cb, event:str)->bool: return any(event in vars(k) for k in type(cb).__mro__[:-1])
+
+def _run_event(cb, event_name):
+    try: getattr(cb, event_name)()
+    except _CANCEL: raise
+    except Exception as e: raise modify_exception(e, f'Exception occured in `{type(cb).__name__}` when calling event `{event_name}`:\n\t{e.args[0]}', replace=True)
 def _no_loss(*args): raise GenbookError("this model trains in its own callback and has no fastai loss function")
 
 # %% ../nbs/01b_train.ipynb #548a3ad9
