@@ -8,7 +8,8 @@ Docs: https://genbook.github.io/genbook/vae.html.md"""
 __all__ = ['LIKELIHOODS', 'PANELS', 'NETWORK', 'VAEConfig', 'vae_config', 'mnist_encoder', 'mnist_decoder', 'anime_encoder',
            'anime_decoder', 'VAE', 'kl_normal', 'bernoulli_nll', 'logistic_nll', 'VAELoss', 'fixed_inputs',
            'evaluate_vae', 'log_weights', 'iwae_bound', 'iwae_nll', 'model_config', 'build_model', 'sample_images',
-           'test_stat', 'vae_stats', 'VAEStats', 'vae_optimizers', 'vae_learner', 'train_vae']
+           'test_stat', 'vae_stats', 'VAEStats', 'vae_optimizers', 'vae_learner', 'train_vae', 'fit_posterior',
+           'inference_gaps']
 
 # %% ../nbs/03_vae.ipynb #099d295b
 import math
@@ -256,10 +257,11 @@ def log_weights(
     x:torch.Tensor,     # model inputs `(B, C, H, W)` (binarised, or scaled to [0, 1])
     k:int,              # importance samples per image
     chunk:int=None,     # draws per image decoded in one pass (default: about 1,024 images a pass)
+    q:tuple=None,       # `(mu, logvar)` of another Gaussian $q(z)$ per image (default: the encoder's)
 )->torch.Tensor:
     "$\\log p(x\\mid z_i) + \\log p(z_i) - \\log q(z_i\\mid x)$ for `k` draws per image `(B, k)`."
     lf = VAELoss(model.cfg.likelihood, model)
-    mu, logvar = model.encode(x)
+    mu, logvar = model.encode(x) if q is None else q
     std = (0.5*logvar).exp()
     chunk = chunk or max(1, 1024 // len(x))
     out = []
@@ -484,3 +486,60 @@ def train_vae(
              n_test=len(ds.test), latent=c.latent)
     write_json(run/'metrics.json', m)
     return m
+
+# %% ../nbs/03_vae.ipynb #67f7a002
+def fit_posterior(
+    model:VAE,          # a trained model (its weights stay as they are)
+    x:torch.Tensor,     # model inputs `(B, C, H, W)` (binarised, or scaled to [0, 1])
+    steps:int=300,      # gradient steps
+    lr:float=0.02,      # Adam's learning rate
+    draws:int=8,        # codes per image in each step's ELBO estimate
+)->tuple:
+    "A Gaussian per image fitted by gradient ascent on its ELBO, starting from the encoder's: `(mu, logvar)`, each `(B, latent)`."
+    lf, was_training = VAELoss(model.cfg.likelihood, model), model.training
+    model.eval()
+    grads = [p.requires_grad for p in model.parameters()]
+    for p in model.parameters(): p.requires_grad_(False)
+    try:
+        with torch.no_grad(): mu, logvar = (t.clone().requires_grad_() for t in model.encode(x))
+        opt = torch.optim.Adam([mu, logvar], lr=lr)
+        xs = x.expand(draws, *x.shape).flatten(0, 1)                              # (draws*B, C, H, W)
+        for _ in range(steps):
+            z = mu + (0.5*logvar).exp() * torch.randn(draws, *mu.shape, device=mu.device)
+            rec = lf.nll(model.decode(z.flatten(0, 1)), xs).view(draws, -1).mean(0)  # (B,)
+            loss = (rec + kl_normal(mu, logvar)).sum()                              # images are independent: one sum, a gradient each
+            opt.zero_grad(); loss.backward(); opt.step()
+    finally:
+        for p, g in zip(model.parameters(), grads): p.requires_grad_(g)
+        model.train(was_training)
+    return mu.detach(), logvar.detach()
+
+def inference_gaps(
+    model:VAE,          # a trained model
+    x:torch.Tensor,     # uint8 images `(N, C, H, W)`
+    k:int=1000,         # importance samples per image, for each of the two proposals
+    n:int=None,         # use only the first `n` images (default: all)
+    steps:int=300,      # `fit_posterior`'s gradient steps
+    lr:float=0.02,      # `fit_posterior`'s learning rate
+    bs:int=100,         # images fitted and scored together
+    seed:int=None,      # seed of the binarisation and of the draws (default: `cfg.test_seed`)
+)->dict:
+    "The ELBO with the encoder's Gaussians and with fitted ones, and $\\log p(x)$, in nats per image: the amortisation and approximation gaps."
+    _check_k(k)
+    cfg, dev = model.cfg, next(model.parameters()).device
+    seed = cfg.test_seed if seed is None else seed
+    xs = fixed_inputs(x[:n] if n else x, cfg, seed)
+    enc, fit = [], []
+    with torch.random.fork_rng(devices=[dev] if dev.type == 'cuda' else []):
+        torch.manual_seed(seed)
+        for i in range(0, len(xs), bs):
+            xb = xs[i:i+bs].to(dev)
+            q = fit_posterior(model, xb, steps, lr)
+            with torch.no_grad(): enc.append(log_weights(model, xb, k).double().cpu()); fit.append(log_weights(model, xb, k, q=q).double().cpu())
+    enc, fit = torch.cat(enc), torch.cat(fit)
+    log_px, elbo, elbo_fit = _bound(fit), enc.mean(1), fit.mean(1)
+    se = lambda v: float(v.std() / math.sqrt(len(v))) if len(v) > 1 else float('nan')
+    return dict(elbo=float(elbo.mean()), elbo_fitted=float(elbo_fit.mean()), log_px=float(log_px.mean()),
+                amortisation_gap=float((elbo_fit - elbo).mean()), amortisation_se=se(elbo_fit - elbo),
+                approximation_gap=float((log_px - elbo_fit).mean()), approximation_se=se(log_px - elbo_fit),
+                encoder_nll=-float(_bound(enc).mean()), k=k, n=len(xs), steps=steps)
