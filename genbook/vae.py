@@ -224,6 +224,17 @@ def fixed_inputs(
     g = torch.Generator(device=x.device).manual_seed(cfg.test_seed if seed is None else seed)
     return torch.bernoulli(x.float().div(255), generator=g)
 
+def _fixed_batches(model, x, bs, seed=None):
+    "The model's fixed inputs for `x` in batches on its device, drawn under `seed` forked off the global generators (consume them all)."
+    dev = next(model.parameters()).device
+    seed = model.cfg.test_seed if seed is None else seed
+    xs = fixed_inputs(x, model.cfg, seed)
+    with torch.random.fork_rng(devices=[dev] if dev.type == 'cuda' else []):
+        torch.manual_seed(seed)
+        for i in range(0, len(xs), bs): yield xs[i:i+bs].to(dev)
+
+def _se(v:torch.Tensor)->float: return float(v.std() / math.sqrt(len(v))) if len(v) > 1 else float('nan')  # standard error of a mean
+
 @torch.no_grad()
 def evaluate_vae(
     model:VAE,         # a trained model
@@ -232,19 +243,14 @@ def evaluate_vae(
     seed:int=None,     # seed of the binarisation and of the draws of z (default: `cfg.test_seed`)
 )->dict:
     "Mean reconstruction, KL and loss per image over `x` (one draw of z each), in nats."
-    cfg, dev = model.cfg, next(model.parameters()).device
-    seed = cfg.test_seed if seed is None else seed
-    xs, lf, was_training = fixed_inputs(x, cfg, seed), VAELoss(cfg.likelihood, model), model.training
+    cfg, lf, was_training = model.cfg, VAELoss(model.cfg.likelihood, model), model.training
     model.eval()
     rec = kl = 0.
-    with torch.random.fork_rng(devices=[dev] if dev.type == 'cuda' else []):
-        torch.manual_seed(seed)
-        for i in range(0, len(xs), bs):
-            xb = xs[i:i+bs].to(dev)
-            r, k = lf.terms(model(xb), xb)
-            rec, kl = rec + r.sum(), kl + k.sum()
+    for xb in _fixed_batches(model, x, bs, seed):
+        r, k = lf.terms(model(xb), xb)
+        rec, kl = rec + r.sum(), kl + k.sum()
     model.train(was_training)
-    n = len(xs)
+    n = len(x)
     res = dict(recon=float(rec)/n, kl=float(kl)/n)
     res['loss'] = res['recon'] + res['kl']
     if cfg.likelihood == 'logistic': res['bpd'] = res['loss'] / (math.log(2) * cfg.nc * cfg.size**2)
@@ -302,22 +308,15 @@ def iwae_nll(
 )->dict:
     "The IWAE estimate of the negative log-likelihood in nats per image over (the first `n` of) `x`, with its standard error, and the ELBO from the same draws."
     _check_k(k)
-    cfg, dev = model.cfg, next(model.parameters()).device
-    seed = cfg.test_seed if seed is None else seed
-    x = x[:n] if n else x
-    xs, was_training = fixed_inputs(x, cfg, seed), model.training
-    bs = bs or max(1, min(len(xs), 40_000 // k))
+    cfg, x, was_training = model.cfg, x[:n] if n else x, model.training
     model.eval()
     lk, elbo = [], []
-    with torch.random.fork_rng(devices=[dev] if dev.type == 'cuda' else []):
-        torch.manual_seed(seed)
-        for i in range(0, len(xs), bs):
-            lw = log_weights(model, xs[i:i+bs].to(dev), k).double().cpu()
-            lk.append(_bound(lw)); elbo.append(lw.mean(1))
+    for xb in _fixed_batches(model, x, bs or max(1, min(len(x), 40_000 // k)), seed):
+        lw = log_weights(model, xb, k).double().cpu()
+        lk.append(_bound(lw)); elbo.append(lw.mean(1))
     model.train(was_training)
     lk, elbo = torch.cat(lk), torch.cat(elbo)
-    se = lambda v: float(v.std() / math.sqrt(len(v))) if len(v) > 1 else float('nan')
-    res = dict(nll=-float(lk.mean()), se=se(lk), elbo=float(elbo.mean()), gap=float((lk - elbo).mean()), gap_se=se(lk - elbo), k=k, n=len(xs))
+    res = dict(nll=-float(lk.mean()), se=_se(lk), elbo=float(elbo.mean()), gap=float((lk - elbo).mean()), gap_se=_se(lk - elbo), k=k, n=len(x))
     if cfg.likelihood == 'logistic': res['bpd'] = res['nll'] / (math.log(2) * cfg.nc * cfg.size**2)
     return res
 
@@ -526,20 +525,13 @@ def inference_gaps(
 )->dict:
     "The ELBO with the encoder's Gaussians and with fitted ones, and $\\log p(x)$, in nats per image: the amortisation and approximation gaps."
     _check_k(k)
-    cfg, dev = model.cfg, next(model.parameters()).device
-    seed = cfg.test_seed if seed is None else seed
-    xs = fixed_inputs(x[:n] if n else x, cfg, seed)
-    enc, fit = [], []
-    with torch.random.fork_rng(devices=[dev] if dev.type == 'cuda' else []):
-        torch.manual_seed(seed)
-        for i in range(0, len(xs), bs):
-            xb = xs[i:i+bs].to(dev)
-            q = fit_posterior(model, xb, steps, lr)
-            with torch.no_grad(): enc.append(log_weights(model, xb, k).double().cpu()); fit.append(log_weights(model, xb, k, q=q).double().cpu())
+    x, enc, fit = x[:n] if n else x, [], []
+    for xb in _fixed_batches(model, x, bs, seed):
+        q = fit_posterior(model, xb, steps, lr)
+        enc.append(log_weights(model, xb, k).double().cpu()); fit.append(log_weights(model, xb, k, q=q).double().cpu())
     enc, fit = torch.cat(enc), torch.cat(fit)
     log_px, elbo, elbo_fit = _bound(fit), enc.mean(1), fit.mean(1)
-    se = lambda v: float(v.std() / math.sqrt(len(v))) if len(v) > 1 else float('nan')
     return dict(elbo=float(elbo.mean()), elbo_fitted=float(elbo_fit.mean()), log_px=float(log_px.mean()),
-                amortisation_gap=float((elbo_fit - elbo).mean()), amortisation_se=se(elbo_fit - elbo),
-                approximation_gap=float((log_px - elbo_fit).mean()), approximation_se=se(log_px - elbo_fit),
-                encoder_nll=-float(_bound(enc).mean()), k=k, n=len(xs), steps=steps)
+                amortisation_gap=float((elbo_fit - elbo).mean()), amortisation_se=_se(elbo_fit - elbo),
+                approximation_gap=float((log_px - elbo_fit).mean()), approximation_se=_se(log_px - elbo_fit),
+                encoder_nll=-float(_bound(enc).mean()), k=k, n=len(x), steps=steps)
