@@ -1,0 +1,100 @@
+"""Resident memory of a long VAE run: genbook's learner with every run callback against a plain PyTorch loop.
+
+Each path trains the MNIST VAE (latent 50, batch 64, Adam 1e-3) for `--steps` steps in a fresh process and
+reads its resident memory (RSS) every `--every` steps. What matters for a run of hundreds of epochs is the
+growth per step once the process has settled, so the table reports the RSS after the first reading and at the
+end, the growth per step between them, and the final RSS as a ratio of the plain loop's. A third path puts
+fastai's own `Recorder` back (it keeps every step's smoothed loss and learning rate) to show what
+`genbook.train.EpochRecorder` removes. The data are the embedded 6,000 digits ten times over, so one epoch is
+as long as full MNIST's and no download is needed.
+
+    python bench/bench_memory.py --steps 6000 --out bench/results/memory_cpu.md
+"""
+import argparse
+import json
+import platform
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+PATHS = ('genbook', 'fastai_recorder', 'plain')
+
+
+def _rss_mib()->float:
+    with open('/proc/self/statm') as f: return int(f.read().split()[1]) * 4096 / 2**20
+
+
+def run(path:str, steps:int, every:int, threads:int)->list:
+    "Train along `path` for `steps` steps; the (step, RSS in MiB) readings."
+    import torch
+    from fastai.callback.core import Callback
+    from fastai.learner import Recorder
+    from genbook.core import set_seed
+    from genbook.data import ImageData, TensorDL, image_dls, mnist_sample
+    from genbook.train import fit_run, prepare_run
+    from genbook.vae import VAE, VAELoss, sample_images, vae_config, vae_learner, vae_stats
+    torch.set_num_threads(threads)
+    d = mnist_sample()
+    data = ImageData('mnist', d.train.repeat(10, 1, 1, 1), d.test)
+    c = vae_config('mnist', 50, bs=64, lr=1e-3)
+    set_seed(0)
+    model, log = VAE(c), []
+    if path == 'plain':
+        opt, lf = torch.optim.Adam(model.parameters(), lr=c.lr), VAELoss()
+        dl, i = TensorDL(data.train, bs=c.bs, scale=c.scale, shuffle=True, drop_last=True, seed=0), 0
+        while i < steps:
+            for (xb,) in dl:
+                loss = lf(model(xb), xb)
+                opt.zero_grad(set_to_none=True); loss.backward(); opt.step()
+                i += 1
+                if i % every == 0: log.append((i, round(_rss_mib(), 1)))
+                if i >= steps: break
+        return log
+
+    class _Rss(Callback):
+        order = 85  # before `StopAt` ends the fit
+        def after_batch(self):
+            if self.training and self.learn.train_iter % every == 0: log.append((self.learn.train_iter, round(_rss_mib(), 1)))
+
+    learn = vae_learner(c, image_dls(data, c.bs, scale=c.scale, target='self', seed=0), model, data.test, show=False)
+    if path == 'fastai_recorder': learn.remove_cb(learn.recorder); learn.add_cb(Recorder())
+    learn.add_cb(_Rss())
+    with tempfile.TemporaryDirectory() as tmp:
+        fit_run(learn, prepare_run(Path(tmp)/'run', dict(model='vae')), 10**6, vae_stats(c), sample_images, max_steps=steps, show=False)
+    return log
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument('--steps', type=int, default=6000)
+    p.add_argument('--every', type=int, default=500)
+    p.add_argument('--threads', type=int, default=1)
+    p.add_argument('--paths', default=','.join(PATHS))
+    p.add_argument('--out', default=None, help='write a markdown table here')
+    p.add_argument('--child', default=None, help=argparse.SUPPRESS)
+    a = p.parse_args()
+    if a.child:
+        print(json.dumps(run(a.child, a.steps, a.every, a.threads))); return
+    res = {}
+    for path in a.paths.split(','):
+        r = subprocess.run([sys.executable, __file__, '--child', path, '--steps', str(a.steps), '--every', str(a.every), '--threads', str(a.threads)],
+                           capture_output=True, text=True)
+        if r.returncode: raise RuntimeError(r.stderr[-2000:])
+        res[path] = json.loads(r.stdout.strip().splitlines()[-1])
+        print(path, res[path], flush=True)
+    rows = []
+    for path, log in res.items():
+        (s0, m0), (s1, m1) = log[0], log[-1]
+        ratio = f"{m1 / res['plain'][-1][1]:.3f}" if 'plain' in res else '–'
+        rows.append(f"| {path} | {m0:.0f} (step {s0}) | {m1:.0f} (step {s1}) | {(m1 - m0) * 1024 / (s1 - s0):.2f} | {ratio} |")
+    if a.out:
+        import torch
+        head = (f"Device: cpu ({platform.processor() or platform.machine()}), torch {torch.__version__}, {a.threads} thread(s); "
+                f"MNIST VAE latent 50, batch 64, {a.steps} steps.\n\n"
+                "| path | RSS after the first reading (MiB) | RSS at the end (MiB) | growth (KiB per step) | end RSS / plain loop's |\n|---|---|---|---|---|\n")
+        Path(a.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(a.out).write_text(head + '\n'.join(rows) + '\n')
+
+
+if __name__ == '__main__': main()
