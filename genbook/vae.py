@@ -534,4 +534,4 @@ def inference_gaps(
     return dict(elbo=float(elbo.mean()), elbo_fitted=float(elbo_fit.mean()), log_px=float(log_px.mean()),
                 amortisation_gap=float((elbo_fit - elbo).mean()), amortisation_se=_se(elbo_fit - elbo),
                 approximation_gap=float((log_px - elbo_fit).mean()), approximation_se=_se(log_px - elbo_fit),
-                encoder_nll=-float(_bound(enc).mean()), k=k, n=len(x), steps=steps)
+                encoder_nll=-float(_bound(enc).mean()), k=k, n=len(x), fit_steps=steps)
