@@ -127,7 +127,8 @@ def _handles(cb, event:str)->bool: return any(event in vars(k) for k in type(cb)
 def _run_event(cb, event_name):
     try: getattr(cb, event_name)()
     except _CANCEL: raise
-    except Exception as e: raise modify_exception(e, f'Exception occured in `{type(cb).__name__}` when calling event `{event_name}`:\n\t{e.args[0]}', replace=True)
+    except Exception as e: raise modify_exception(e, f'Exception occurred in `{type(cb).__name__}` when calling event `{event_name}`:\n\t{e.args[0]}', replace=True)
+
 def _no_loss(*args): raise GenbookError("this model trains in its own callback and has no fastai loss function")
 
 # %% ../nbs/01b_train.ipynb #548a3ad9
