@@ -84,6 +84,8 @@ def _latent_cell(s:dict)->str:
     elif 'test_loss' in m: parts.append(f"test BCE+KL loss {_f(m['test_loss'], 2)} per image (not an ELBO)")
     if 'test_bpd' in m: parts.append(f"test {_f(m['test_bpd'], 3)} bits/dim")
     if 'iwae_nll' in v: parts.append(f"IWAE NLL {_f(v['iwae_nll'], 2)}" + (f" ± {_f(v['iwae_se'], 2)}" if 'iwae_se' in v else '') + f" (k={v.get('iwae_k')}, {v.get('iwae_n')} test images)")
+    g = v.get('gaps')
+    if g: parts.append(f"amortisation gap {_f(g['amortisation_gap'], 2)} ± {_f(g['amortisation_se'], 2)}, approximation gap {_f(g['approximation_gap'], 2)} ± {_f(g['approximation_se'], 2)} nats ({g['n']} test images)")
     figs = [k for k in ('manifold', 'scatter', 'interp') if k in s['figures']]
     if figs: parts.append('figures: ' + ', '.join(figs))
     return '; '.join(parts)

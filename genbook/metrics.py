@@ -401,6 +401,7 @@ def evaluate_run(
     n:int=10000,           # samples to draw (and real training images for the floors)
     iwae_k:int=5000,       # VAE: importance samples per image for the IWAE bound (0 skips it)
     iwae_n:int=1000,       # VAE: test images scored by the IWAE bound
+    gaps_n:int=0,          # VAE: test images for the amortisation and approximation gaps (0 skips them)
     device='auto',         # where to run models and feature networks
     data=None,             # an `ImageData`, or where to read the run's data set (default: find it)
     seed:int=0,            # seed of the samples, the floor's real subset and KID's subsets
@@ -409,6 +410,7 @@ def evaluate_run(
     "Score the latest checkpoint of `run_dir` (distances with floors, diagnostics, model-specific numbers) and write `eval.json`."
     run_dir, t0 = Path(run_dir), time.perf_counter()
     cfg = read_config(run_dir)
+    if gaps_n and cfg.get('likelihood') == 'bce': raise GenbookError("inference gaps need a likelihood: this run's BCE loss is not one (train with --likelihood logistic)")
     data = run_data(cfg.get('dataset'), data)
     features = tuple(DEFAULT_FEATURES[data.name] if features is None else ([features] if isinstance(features, str) else features))
     bad = [f for f in features if f not in FEATURES]
@@ -436,6 +438,7 @@ def evaluate_run(
             if iwae_k > 0:
                 iw = mod.iwae_nll(model, data.test, k=iwae_k, n=iwae_n)
                 out['vae'].update(iwae_nll=iw['nll'], iwae_se=iw['se'], iwae_elbo=iw['elbo'], iwae_k=iw['k'], iwae_n=iw['n'], **({'iwae_bpd': iw['bpd']} if 'bpd' in iw else {}))
+            if gaps_n > 0: out['vae']['gaps'] = mod.inference_gaps(model, data.test, n=gaps_n)
     out['seconds'] = round(time.perf_counter() - t0, 1)
     write_json(run_dir/'eval.json', out)
     return out

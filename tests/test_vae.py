@@ -68,6 +68,7 @@ def test_sample_and_resume(run):
     (['train', 'vae', 'mnist', '--out', '{tmp}/bad', '--likelihood', 'logistic'], 'use bernoulli'),
     (['train', 'vae', 'mnist', '--out', '{tmp}/bad', '--latent', '50', '--start-from', '{run}'], 'trained with latent=2, not 50'),
     (['train', 'vae', 'mnist', '--out', '{tmp}/bad', '--start-from', '{tmp}'], 'is not a genbook run'),
+    (['eval', '{run}', '--gaps-n', '-1'], 'must be 0 or more'),
 ])
 def test_bad_input_is_one_line(run, args, msg):
     tmp, d, _ = run
