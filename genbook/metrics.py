@@ -433,9 +433,10 @@ def evaluate_run(
         if cfg['model'] == 'dcgan':
             out['discriminator'] = discriminator_prob(model.D, fake, data.test[:n], bs)
         else:
-            vae = mod.evaluate_vae(model, data.test, bs)
-            out['vae'] = dict(test_recon=vae['recon'], test_kl=vae['kl'], test_neg_elbo=vae['loss'], **({'test_bpd': vae['bpd']} if 'bpd' in vae else {}))
-            if iwae_k > 0:
+            vae, bce = mod.evaluate_vae(model, data.test, bs), cfg.get('likelihood') == 'bce'
+            out['vae'] = {'test_recon': vae['recon'], 'test_kl': vae['kl'], ('test_loss' if bce else 'test_neg_elbo'): vae['loss'], **({'test_bpd': vae['bpd']} if 'bpd' in vae else {})}
+            if bce: out['vae']['note'] = 'BCE + KL loss on [0, 1] pixels: not an ELBO, so no IWAE bound'
+            elif iwae_k > 0:
                 iw = mod.iwae_nll(model, data.test, k=iwae_k, n=iwae_n)
                 out['vae'].update(iwae_nll=iw['nll'], iwae_se=iw['se'], iwae_elbo=iw['elbo'], iwae_k=iw['k'], iwae_n=iw['n'], **({'iwae_bpd': iw['bpd']} if 'bpd' in iw else {}))
             if gaps_n > 0: out['vae']['gaps'] = mod.inference_gaps(model, data.test, n=gaps_n)
