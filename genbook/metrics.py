@@ -410,7 +410,8 @@ def evaluate_run(
     "Score the latest checkpoint of `run_dir` (distances with floors, diagnostics, model-specific numbers) and write `eval.json`."
     run_dir, t0 = Path(run_dir), time.perf_counter()
     cfg = read_config(run_dir)
-    if gaps_n and cfg.get('likelihood') == 'bce': raise GenbookError("inference gaps need a likelihood: this run's BCE loss is not one (train with --likelihood logistic)")
+    bce = cfg.get('likelihood') == 'bce'  # the anime VAE's loss, not a likelihood: no bounds
+    if gaps_n and bce: raise GenbookError("inference gaps need a likelihood: this run's BCE loss is not one (train with --likelihood logistic)")
     data = run_data(cfg.get('dataset'), data)
     features = tuple(DEFAULT_FEATURES[data.name] if features is None else ([features] if isinstance(features, str) else features))
     bad = [f for f in features if f not in FEATURES]
@@ -433,7 +434,7 @@ def evaluate_run(
         if cfg['model'] == 'dcgan':
             out['discriminator'] = discriminator_prob(model.D, fake, data.test[:n], bs)
         else:
-            vae, bce = mod.evaluate_vae(model, data.test, bs), cfg.get('likelihood') == 'bce'
+            vae = mod.evaluate_vae(model, data.test, bs)
             out['vae'] = {'test_recon': vae['recon'], 'test_kl': vae['kl'], ('test_loss' if bce else 'test_neg_elbo'): vae['loss'], **({'test_bpd': vae['bpd']} if 'bpd' in vae else {})}
             if bce: out['vae']['note'] = 'BCE + KL loss on [0, 1] pixels: not an ELBO, so no IWAE bound'
             elif iwae_k > 0:
