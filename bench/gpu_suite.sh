@@ -1,0 +1,164 @@
+#!/usr/bin/env bash
+# The report's table on one lent GPU, in two device calls (what travels in one call is at most 64 MiB, and the
+# anime zip alone is 84 MB, so its two halves travel in the two calls and are joined and md5-checked there).
+#
+#   bench/gpu_suite.sh prepare             here: wheels (fastai and what it needs beyond PyTorch) and the data,
+#                                          split into .gpu/c1 (call 1) and .gpu/c2 (call 2); .gpu/ is ignored by git
+#   bench/gpu_suite.sh stage [--dry-run]   call 1, carrying .gpu/c1: install the wheels, keep MNIST and the first half
+#                                          of the zip in $GPU_SUITE_WORK, a CUDA smoke test of every command, the digit
+#                                          classifier, and the MNIST models' seconds per epoch alone
+#   bench/gpu_suite.sh run [--dry-run]     call 2, carrying .gpu/c2: the zip joined and checked, the anime models'
+#                                          seconds per epoch alone, the report's four runs and two more at 50 epochs
+#                                          as concurrent processes on the one GPU, stopped (and checkpointed) at a
+#                                          deadline, the MNIST runs evaluated, and a few archives in $OUT
+#   bench/gpu_suite.sh unpack DIR          here: the archives that came back (DIR) into runs/gpu/
+#
+# --dry-run does the same steps on this machine's CPU with a few steps each (output in bench/out/gpu_dry/), so that
+# a rehearsal catches every mistake before a GPU minute is spent. Settings (environment): GPU_SUITE_WORK (the working
+# folder, default /tmp/gpu_suite), GPU_SUITE_TRAIN_S (seconds of training in call 2 before the runs are stopped,
+# default 330), GPU_SUITE_RUNS (the runs of call 2, default all six).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+what=${1:?usage: bench/gpu_suite.sh prepare|stage|run|unpack [--dry-run]}; shift
+dry=0; if [ "${1:-}" = --dry-run ]; then dry=1; shift; fi
+t0=$(date +%s)
+say() { echo "== $* ($(( $(date +%s) - t0 )) s)"; }
+
+ZIP_MD5=3ecefc647b7095007ae803e1efa37e6a
+SPLIT=37000000  # bytes of the zip that travel in call 1: the tracked tree, MNIST and the wheels take the rest of 64 MiB
+WHEELS="fastai==2.8.12 fastcore==2.2.41 fastprogress==1.1.6 fastdownload==0.0.8 fasttransform==0.0.5 plum-dispatch==2.9.0
+beartype==0.23.1 python-fasthtml==0.14.14 python-multipart==0.0.34 starlette==1.10.0 itsdangerous==2.2.0"
+ALL_RUNS="dcgan_anime dcgan_mnist dcgan_mnist_paper vae_anime vae_mnist vae_mnist_latent50"
+
+if [ "$what" = prepare ]; then
+  data=${GENBOOK_DATA:-$root/../shared/data}
+  rm -rf .gpu; mkdir -p .gpu/c1/whl .gpu/c1/mnist .gpu/c2
+  for w in $WHEELS; do
+    python3 -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
+      --platform manylinux_2_28_x86_64 --platform manylinux2014_x86_64 -d .gpu/c1/whl "$w"
+  done
+  # the rehearsal's Python may be another version than the GPU machine's 3.12: its binary wheels come too
+  python3 -m pip download -q --no-deps --only-binary=:all: -d .gpu/c1/whl $WHEELS
+  cp "$data"/mnist/*.gz .gpu/c1/mnist/
+  head -c $SPLIT "$data/anime/anime_faces_64.zip" > .gpu/c1/anime.part1
+  tail -c +$((SPLIT + 1)) "$data/anime/anime_faces_64.zip" > .gpu/c2/anime.part2
+  tree=$(git ls-files -z | xargs -0 du -cb | tail -1 | cut -f1)
+  for c in c1 c2; do
+    n=$(( tree + $(du -sb .gpu/$c | cut -f1) ))
+    echo "call ${c#c} carries $(( n / 1048576 )) MiB (tracked tree $(( tree / 1048576 )) MiB + .gpu/$c)"
+    [ $n -lt $(( 64 * 1048576 )) ] || { echo "over 64 MiB: lower SPLIT or the tree"; exit 1; }
+  done
+  exit 0
+fi
+
+if [ "$what" = unpack ]; then
+  src=${1:?usage: bench/gpu_suite.sh unpack DIR}
+  python3 bench/gpu_suite.py unpack "$src"/*.tar --out runs/gpu
+  exit 0
+fi
+
+W=${GPU_SUITE_WORK:-/tmp/gpu_suite}
+if [ $dry = 1 ]; then
+  W=${GPU_SUITE_WORK:-/tmp/gpu_suite_dry}
+  OUT=$root/bench/out/gpu_dry/$what; rm -rf "$OUT"
+  PY=${PYTHON:-$root/.venv/bin/python}; device=cpu
+  export CUDA_VISIBLE_DEVICES=""  # the rehearsal runs the CPU path even where a GPU is seen
+else
+  OUT=${OUT:?OUT is not set: run this through the GPU machine, or use --dry-run}
+  PY=${PYTHON:-python3}; device=cuda
+fi
+mkdir -p "$OUT" "$W/logs"
+exec > >(tee -a "$OUT/suite.log") 2>&1
+export PYTHONPATH=$root:$W/site${PYTHONPATH:+:$PYTHONPATH} GENBOOK_CACHE=$W/cache GENBOOK_OFFLINE=1 \
+  MPLBACKEND=Agg PYTHONUNBUFFERED=1 OMP_NUM_THREADS=${OMP_NUM_THREADS:-2}
+mnist=$W/data/mnist; anime=$W/data/anime_faces_64.zip
+gs() { "$PY" bench/gpu_suite.py "$@" --work "$W" --out "$OUT" --device $device --mnist "$mnist" --anime "$anime"; }
+
+if [ "$what" = stage ]; then
+  say "stage: wheels into $W/site, data into $W/data (dry run: $dry)"
+  rm -rf "$W/site" "$W/data" "$W/smoke" "$W/times" "$W/cache"; mkdir -p "$W/site" "$W/data"
+  "$PY" -m pip install -q --no-index --find-links .gpu/c1/whl --no-deps --no-compile --no-cache-dir --target "$W/site" $WHEELS
+  cp -r .gpu/c1/mnist "$mnist"; cp .gpu/c1/anime.part1 "$W/data/"
+  "$PY" -c "import fastai.learner, fastprogress.fastprogress, genbook.cli, genbook.dcgan, genbook.vae, genbook.metrics, genbook.compare, genbook.latent; print('imports ok')"
+  gs info
+  say "smoke: the anime commands run on 300 faces cut from the first half of the zip"
+  "$PY" - "$W" <<'PY'
+import sys, zipfile, io
+from pathlib import Path
+w = Path(sys.argv[1]); d = w/'data'/'anime_smoke'; d.mkdir(parents=True, exist_ok=True)
+b = (w/'data'/'anime.part1').read_bytes()
+# the zip's members are stored (not compressed) one after the other: each local header is 'PK\3\4'
+n, i = 0, 0
+while n < 300:
+    i = b.index(b'PK\x03\x04', i)
+    nl, xl = int.from_bytes(b[i+26:i+28], 'little'), int.from_bytes(b[i+28:i+30], 'little')
+    size = int.from_bytes(b[i+18:i+22], 'little')
+    name = b[i+30:i+30+nl].decode(); start = i+30+nl+xl
+    (d/Path(name).name).write_bytes(b[start:start+size]); n += 1; i = start + size
+print(f"{n} faces in {d}")
+PY
+  anime=$W/data/anime_smoke gs smoke
+  rm -rf "$W/cache/classifier"
+  if [ $dry = 1 ]; then cls_epochs=1; steps=(--max-steps 3); else cls_epochs=8; steps=(); fi
+  say "the digit classifier ($cls_epochs epochs)"
+  "$PY" -m genbook.cli classifier --epochs $cls_epochs --device $device --data "$mnist" | tee "$OUT/classifier.json"
+  cp "$W"/cache/classifier/* "$OUT/"
+  say "MNIST models alone: seconds per epoch"
+  gs times dcgan_mnist vae_mnist --epochs 2 "${steps[@]}"
+  say "stage done"
+  exit 0
+fi
+
+if [ "$what" = run ]; then
+  say "run: the anime zip joined and checked (dry run: $dry)"
+  cat "$W/data/anime.part1" .gpu/c2/anime.part2 > "$anime"
+  got=$(md5sum "$anime" | cut -d' ' -f1)
+  [ "$got" = $ZIP_MD5 ] || { echo "anime zip md5 $got, expected $ZIP_MD5"; exit 1; }
+  echo "anime zip md5 ok"
+  if [ $dry = 1 ]; then tlim=(--max-steps 3); lim=(--max-steps ${GPU_SUITE_STEPS:-3}); train_s=${GPU_SUITE_TRAIN_S:-150}
+  else tlim=(); lim=(); train_s=${GPU_SUITE_TRAIN_S:-330}; fi
+  say "anime models alone: seconds per epoch (the first call decodes and caches the faces)"
+  gs times dcgan_anime vae_anime --epochs 2 "${tlim[@]}"
+  runs=${GPU_SUITE_RUNS:-$ALL_RUNS}
+  say "the runs, concurrently on one device, for at most $train_s s: $runs"
+  rm -rf "$W/runs"; mkdir -p "$W/runs"
+  declare -A pid
+  for r in $runs; do  # not through gs(): $! must be Python's own process, which the deadline's Ctrl-C (SIGINT) reaches
+    "$PY" bench/gpu_suite.py train $r "${lim[@]}" --work "$W" --out "$OUT" --device $device --mnist "$mnist" --anime "$anime" \
+      > "$W/logs/$r.train.log" 2>&1 &
+    pid[$r]=$!
+  done
+  start=$(date +%s)
+  while [ $(( $(date +%s) - start )) -lt $train_s ]; do
+    alive=0; for r in $runs; do kill -0 ${pid[$r]} 2>/dev/null && alive=$((alive + 1)); done
+    [ $alive -eq 0 ] && break
+    sleep 2
+  done
+  for r in $runs; do kill -0 ${pid[$r]} 2>/dev/null && { echo "stopping $r at the deadline"; kill -INT ${pid[$r]}; } || true; done
+  for i in $(seq 30); do  # a stopped run saves its checkpoint and exits; one that does not within 30 s is killed
+    alive=0; for r in $runs; do kill -0 ${pid[$r]} 2>/dev/null && alive=$((alive + 1)); done
+    [ $alive -eq 0 ] && break; sleep 1
+  done
+  for r in $runs; do kill -0 ${pid[$r]} 2>/dev/null && { echo "killing $r"; kill -KILL ${pid[$r]}; } || true; done
+  for r in $runs; do
+    rc=0; wait ${pid[$r]} || rc=$?
+    echo "$r: exit $rc, $(tail -c 300 "$W/runs/$r/metrics.json" 2>/dev/null | tr -d '\n')"
+    cp "$W/logs/$r.train.log" "$W/runs/$r/train.log" 2>/dev/null || true
+  done
+  say "MNIST runs evaluated (digit features, n = 10,000; the VAE's IWAE bound at k = 5000 on 1,000 test digits)"
+  if [ $dry = 1 ]; then evn=(--n 300 --iwae-k 20 --iwae-n 50); else evn=(); fi
+  epids=()
+  for r in $runs; do
+    case $r in *mnist*) [ -f "$W/runs/$r/checkpoints/latest.json" ] || continue
+      "$PY" -m genbook.cli eval "$W/runs/$r" --device $device --data "$mnist" "${evn[@]}" > "$W/runs/$r/eval.log" 2>&1 & epids+=($!);;
+    esac
+  done
+  for p in "${epids[@]}"; do wait $p || echo "an evaluation failed (exit $?): see its eval.log"; done
+  say "packing"
+  gs pack mnist=dcgan_mnist,dcgan_mnist_paper,vae_mnist,vae_mnist_latent50 dcgan_anime=dcgan_anime vae_anime=vae_anime
+  ls -la "$OUT"
+  say "run done"
+  exit 0
+fi
+echo "unknown step $what: use prepare, stage, run or unpack"; exit 2
