@@ -200,11 +200,13 @@ if [ "$what" = stash ] || [ "$what" = eval ]; then
   "$PY" bench/gpu_suite.py ckpt $runs
   if [ $dry = 1 ]; then evn=(--n ${GPU_SUITE_EVAL_N:-64}); else evn=(--n 10000); fi
   say "eval: Inception FID/KID of each run against the held-out faces, beside the floor of as many training faces"
+  epids=()
   for r in $runs; do  # each evaluation's files reach $OUT as soon as it ends
     ( "$PY" -m genbook.cli eval "$r" --device $device --data "$anime" "${evn[@]}" > "$r/eval.log" 2>&1 || echo "$r: evaluation failed"
       cp "$r/eval.log" "$OUT/$(basename $r).eval.log"; cp "$r/eval.json" "$OUT/$(basename $r).eval.json" 2>/dev/null; tail -c 700 "$r/eval.log"; echo ) &
+    epids+=($!)
   done
-  wait
+  wait "${epids[@]}"  # these alone: a bare `wait` would also wait for the log's tee, which never ends
   say "eval done"
   exit 0
 fi
