@@ -106,6 +106,11 @@ def _cmd_classifier(a):
     clf = train_mnist_classifier(a.data, epochs=a.epochs, seed=a.seed, device=a.device, force=a.force)
     return dict(path=str(classifier_path()), **clf.info)
 
+def _cmd_export(a):
+    from genbook.train import export_run, read_config
+    d = export_run(a.run, a.dest, data=a.data)
+    return dict(out=str(d), files=sorted(p.name for p in d.iterdir()), export=read_config(d)['export'])
+
 def _cmd_compare(a):
     from genbook.compare import compare_runs
     md = compare_runs(a.runs, a.out)
@@ -198,6 +203,12 @@ def build_parser()->argparse.ArgumentParser:
     k.add_argument('--force', action='store_true', help='retrain even if a valid classifier is cached')
     _add_common(k)
     k.set_defaults(func=_cmd_classifier)
+
+    x = sub.add_parser('export', help='a trained run as a shareable folder with fp16 weights', description="Write a run's records (config, history, metrics, evaluation), its last sample grid and curves, and its weights in fp16 into DEST: a folder every command reads as a run, which names no path of this machine and cannot be resumed.")
+    x.add_argument('run', metavar='DIR', help='run folder written by genbook train')
+    x.add_argument('dest', metavar='DEST', help='the folder to write (must not exist)')
+    x.add_argument('--data', metavar='PATH', help="the run's data set, whose identity (counts and checksum) the export records (default: found as usual)")
+    x.set_defaults(func=_cmd_export)
 
     c = sub.add_parser('compare', help='the comparison report of several runs', description="Write the report's comparison tables (MNIST and anime, GAN and VAE) with sample grids and curves, as Markdown and HTML.")
     c.add_argument('runs', nargs='+', metavar='DIR', help='run folders written by genbook train (and genbook eval)')

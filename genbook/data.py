@@ -7,7 +7,7 @@ Docs: https://genbook.github.io/genbook/data.html.md"""
 # %% auto #0
 __all__ = ['MNIST_FILES', 'MNIST_SAMPLE', 'IMG_EXTS', 'ANIME_URL', 'SCALES', 'ImageData', 'read_idx', 'write_idx', 'has_mnist',
            'read_mnist', 'make_mnist_sample', 'mnist_sample', 'download_mnist', 'load_mnist', 'decode_images',
-           'load_anime', 'load_dataset', 'scale_batch', 'TensorDL', 'image_dls']
+           'load_anime', 'load_dataset', 'data_identity', 'check_identity', 'scale_batch', 'TensorDL', 'image_dls']
 
 # %% ../nbs/01_data.ipynb #cdbf8dbc
 import gzip
@@ -304,6 +304,29 @@ def load_dataset(
     if name == 'mnist': return load_mnist(data)
     if name == 'anime': return load_anime(data)
     raise GenbookError(f"unknown data set {name!r}: genbook knows mnist and anime")
+
+# %% ../nbs/01_data.ipynb #8d2dfe80
+def data_identity(
+    data:ImageData,   # a loaded data set
+)->dict:
+    "A data set by name and content, for a run's record: counts, image shape and a SHA-256 of every image and label."
+    h = hashlib.sha256()
+    for t in (data.train, data.test, data.train_labels, data.test_labels):
+        if t is not None: h.update(t.contiguous().numpy().tobytes())
+    return dict(dataset=data.name, n_train=len(data.train), n_test=len(data.test), shape=data.shape, sha256=h.hexdigest())
+
+def check_identity(
+    expected:dict,    # a `data_identity` that a run recorded
+    data:ImageData,   # the data found now
+)->dict:
+    "Refuse data of another name, size or shape than `expected`; warn when images of the same size differ. Returns the identity found."
+    got = data_identity(data)
+    for k in ('dataset', 'n_train', 'n_test', 'shape'):
+        if expected.get(k) is not None and got[k] != expected[k]:
+            raise GenbookError(f"the run was trained on {expected.get('dataset')} with {k} = {expected[k]}, but the data found ({data.source} {data.path}) have {k} = {got[k]}: pass --data with the data set it was trained on")
+    if expected.get('sha256') and got['sha256'] != expected['sha256']:
+        warnings.warn(f"the {data.name} images found ({data.path}) differ from those the run was trained on (sha256 {got['sha256'][:12]}, recorded {expected['sha256'][:12]}): scores are not comparable with the recorded ones")
+    return got
 
 # %% ../nbs/01_data.ipynb #ab4c1fed
 SCALES = ('gan', 'unit', 'dynamic', 'static')

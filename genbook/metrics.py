@@ -33,8 +33,8 @@ from torchmetrics.image.fid import FrechetInceptionDistance
 from torchmetrics.image.kid import KernelInceptionDistance
 
 from .core import GenbookError, atomic_path, cache_dir, get_device, set_seed, write_json
-from .data import ImageData, image_dls, load_dataset, load_mnist, scale_batch
-from .train import load_run, read_config, sample_run
+from .data import ImageData, check_identity, image_dls, load_dataset, load_mnist, scale_batch
+from .train import checkpoint_steps, load_run, read_config, sample_run
 
 # %% ../nbs/04_metrics.ipynb #4483e56c
 class _GivenFeatures(nn.Module):
@@ -413,6 +413,7 @@ def evaluate_run(
     bce = cfg.get('likelihood') == 'bce'  # the anime VAE's loss, not a likelihood: no bounds
     if gaps_n and bce: raise GenbookError("inference gaps need a likelihood: this run's BCE loss is not one (train with --likelihood logistic)")
     data = run_data(cfg.get('dataset'), data)
+    if cfg.get('data_id'): check_identity(cfg['data_id'], data)
     features = tuple(DEFAULT_FEATURES[data.name] if features is None else ([features] if isinstance(features, str) else features))
     bad = [f for f in features if f not in FEATURES]
     if bad: raise GenbookError(f"unknown features {bad[0]!r}: use one of {', '.join(FEATURES)}")
@@ -420,7 +421,7 @@ def evaluate_run(
     if n < 2: raise GenbookError(f"n must be at least 2 samples, got {n}")
     dev = get_device(device)
     fake = sample_run(run_dir, n, seed, dev)
-    steps = json.loads((run_dir/'checkpoints'/'latest.json').read_text()).get('steps')  # which checkpoint was scored
+    steps = checkpoint_steps(run_dir)  # which weights were scored
     out = dict(run=str(run_dir), model=cfg.get('model'), dataset=data.name, steps=steps, n=n, seed=seed, device=str(dev), distances={})
     for name in features:
         ext = feature_extractor(name, dev)

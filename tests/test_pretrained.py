@@ -1,0 +1,76 @@
+"The shipped `pretrained/` folders: each loads and samples as a run does, names no path, stays small, and is checked against the data."
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+import torch
+
+from cli import ROOT, genbook, ok_json, one_line_error
+from genbook.data import mnist_sample, write_idx
+from genbook.train import WEIGHTS, checkpoint_steps, load_checkpoint, load_run, read_config, sample_run
+
+PRETRAINED = ROOT/'pretrained'
+FOLDERS = sorted(p for p in PRETRAINED.iterdir() if p.is_dir()) if PRETRAINED.is_dir() else []
+REPORT = ('dcgan_mnist', 'vae_mnist', 'dcgan_anime', 'vae_anime')
+
+
+def test_the_report_runs_are_there():
+    assert {p.name for p in FOLDERS} >= {'dcgan_mnist', 'dcgan_anime', 'vae_anime'}, [p.name for p in FOLDERS]
+
+
+def test_under_40_mb():
+    size = sum(f.stat().st_size for f in PRETRAINED.rglob('*') if f.is_file())
+    assert size < 40e6, size
+
+
+@pytest.mark.parametrize('run', FOLDERS, ids=lambda p: p.name)
+def test_loads_and_samples(run):
+    cfg = read_config(run)
+    model, _, _ = load_run(run, 'cpu')
+    x = sample_run(run, n=4, seed=0, device='cpu')
+    assert x.dtype == torch.uint8 and list(x.shape[1:]) == cfg['image_shape'], x.shape
+    assert x.float().std() > 1, 'blank samples'
+    w, _ = load_checkpoint(run, state=False)
+    assert {v.dtype for v in w.values() if v.is_floating_point()} == {torch.float32}
+    assert cfg['export']['steps'] == checkpoint_steps(run) == json.loads((run/'metrics.json').read_text())['steps']
+    assert cfg['epochs'] == 50 and json.loads((run/'metrics.json').read_text())['stopped'] == 'finished'
+
+
+@pytest.mark.parametrize('run', FOLDERS, ids=lambda p: p.name)
+def test_names_no_path_of_the_training_machine(run):
+    for f in ('config.json', 'metrics.json', 'eval.json'):
+        if not (run/f).exists(): continue
+        text = (run/f).read_text()
+        assert not re.search(r'"(/|[A-Za-z]:\\\\)[^"]*"', text), (f, re.findall(r'"/[^"]*"', text)[:3])
+    ident = read_config(run)['data_id']
+    assert set(ident) == {'dataset', 'n_train', 'n_test', 'shape', 'sha256'}
+
+
+def test_cannot_be_resumed(tmp_path):
+    run = Path(shutil.copytree(PRETRAINED/'dcgan_mnist', tmp_path/'run'))
+    one_line_error(genbook('train', 'dcgan', 'mnist', '--out', run, '--resume', '--device', 'cpu', cache=tmp_path), 'nothing to resume')
+
+
+def test_sample_command(tmp_path):
+    out = ok_json(genbook('sample', PRETRAINED/'dcgan_mnist', '--n', '9', '--out', tmp_path/'s.png', '--device', 'cpu', cache=tmp_path))
+    assert out['n'] == 9 and (tmp_path/'s.png').stat().st_size > 0
+
+
+def test_eval_refuses_other_data(tmp_path):
+    "The embedded 7,000 digits are not the 70,000 the run was trained on: one clear error, before any scoring."
+    d = tmp_path/'mnist'; d.mkdir()
+    s = mnist_sample()
+    for part, x, y in (('train', s.train, s.train_labels), ('t10k', s.test, s.test_labels)):
+        write_idx(d/f'{part}-images-idx3-ubyte.gz', x[:, 0].numpy())
+        write_idx(d/f'{part}-labels-idx1-ubyte.gz', y.numpy().astype('uint8'))
+    one_line_error(genbook('eval', PRETRAINED/'dcgan_mnist', '--data', d, '--n', '16', '--device', 'cpu', cache=tmp_path), 'n_train = 60000')
+
+
+def test_missing_or_corrupt_weights(tmp_path):
+    run = Path(shutil.copytree(PRETRAINED/'vae_anime', tmp_path/'run'))
+    (run/WEIGHTS).write_bytes(b'\0' * 100)
+    one_line_error(genbook('sample', run, '--out', tmp_path/'s.png', '--device', 'cpu', cache=tmp_path), 'corrupt')
+    (run/WEIGHTS).unlink()
+    one_line_error(genbook('sample', run, '--out', tmp_path/'s.png', '--device', 'cpu', cache=tmp_path), 'no checkpoint')
