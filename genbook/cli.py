@@ -51,10 +51,10 @@ def _cmd_data(a):
 
 def _train_kw(a)->dict:
     return dict(epochs=a.epochs, max_steps=a.max_steps, bs=a.bs, lr=a.lr, seed=a.seed, data=a.data,
-                device=a.device, resume=a.resume)
+                device=a.device, resume=a.resume, precision='bf16' if a.amp else a.precision)
 
 def _cmd_train(a):
-    gan_only = dict(amp=a.amp or None, channels_last=a.channels_last or None, beta1=a.beta1)
+    gan_only = dict(channels_last=a.channels_last or None, beta1=a.beta1)
     if a.model == 'dcgan':
         from genbook.core import GenbookError
         vae_only = [o for o, v in (('--sched', a.sched), ('--start-from', a.start_from)) if v]
@@ -168,8 +168,9 @@ def build_parser()->argparse.ArgumentParser:
     t.add_argument('--binarize', choices=['dynamic', 'static'], default='dynamic', help='VAE on MNIST: binarisation of the pixels (default: dynamic)')
     t.add_argument('--likelihood', help="VAE on anime: the decoder's likelihood (default: the report's pixel cross-entropy)")
     t.add_argument('--beta1', type=_positive_float, help="DCGAN: Adam's beta1 of both networks (default: the preset's, 0.9 MNIST, 0.5 anime)")
-    t.add_argument('--amp', action='store_true', help='DCGAN on CUDA: bf16 autocast')
-    t.add_argument('--channels-last', action='store_true', help='DCGAN on CUDA: channels-last memory format')
+    t.add_argument('--precision', choices=['auto', 'fp32', 'bf16'], help="fp32 (default), bf16 (autocast; weights, optimiser and losses stay fp32) or auto (bf16 where the device computes it natively and the model gains from it); a resumed run keeps its own")
+    t.add_argument('--amp', action='store_true', help='the same as --precision bf16')
+    t.add_argument('--channels-last', action='store_true', help='DCGAN: channels-last memory format')
     _add_common(t)
     t.set_defaults(func=_cmd_train)
 

@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from fastai.callback.core import Callback, CancelBatchException, CancelValidException
 from fastai.callback.core import TrainEvalCallback
 
-from .core import GenbookError, get_device, set_seed, to_uint8, write_json
+from .core import GenbookError, get_device, resolve_precision, set_seed, to_uint8, write_json
 from .data import ImageData, image_dls, load_dataset
 from .train import GenLearner, Optimizers, fit_run, prepare_run
 
@@ -58,8 +58,9 @@ class DCGANConfig:
     eps:float=1e-7            # Adam eps
     bs:int=256                # batch size
     epochs:int=50             # epochs
-    amp:bool=False            # bf16 autocast (CUDA)
-    channels_last:bool=False  # channels-last memory format (CUDA)
+    precision:str='fp32'      # `fp32` or `bf16` (autocast: weights, optimiser state and losses stay fp32)
+    amp:bool=False            # bf16 autocast, as runs recorded it before `precision`
+    channels_last:bool=False  # channels-last memory format
 
 MNIST = DCGANConfig()
 ANIME = DCGANConfig(arch='dcgan64', nz=128, nc=3, slope=0.2, dropout=0., bn_eps=1e-5, bn_momentum=0.1, init='dcgan',
@@ -268,7 +269,8 @@ def train_dcgan(
     device='auto',            # `auto`, `cpu`, `cuda`, ...
     resume:bool=False,        # continue the run in `out` from its last checkpoint
     show:bool=True,           # progress bar and table
-    **kw,                     # any other `DCGANConfig` field (`nz`, `ngf`, `bn_first`, `amp`, ...)
+    precision:str=None,       # `fp32` (default), `bf16` or `auto` (bf16 where the device computes it natively); a resumed run keeps its own
+    **kw,                     # any other `DCGANConfig` field (`nz`, `ngf`, `bn_first`, `channels_last`, ...)
 )->dict:
     "Train a DCGAN on `dataset` in the run folder `out`; returns the final metrics (also in `metrics.json`)."
     if dataset not in PRESETS: raise GenbookError(f"unknown data set {dataset!r} for the DCGAN: use mnist or anime")
@@ -276,9 +278,10 @@ def train_dcgan(
     bad = sorted(set(kw) - names)
     if bad: raise GenbookError(f"unknown DCGAN setting(s) {', '.join(bad)}: use any of {', '.join(sorted(names))}")
     dev = get_device(device)
-    if kw.get('amp') and dev.type != 'cuda': raise GenbookError("bf16 autocast (amp) is for CUDA devices: drop it or use --device cuda")
+    if kw.pop('amp', False): precision = 'bf16'
+    prec = None if resume and precision in (None, 'auto') else resolve_precision(precision or 'fp32', dev)
     cfg = dict(model='dcgan', dataset=dataset, epochs=epochs, max_steps=max_steps, bs=bs, lr=lr,
-               seed=None if resume and seed == 0 else seed, device=str(dev), **kw)
+               seed=None if resume and seed == 0 else seed, device=str(dev), precision=prec, **kw)
     if isinstance(data, (str, Path)): cfg['data'] = str(data)
     run = prepare_run(out, cfg, resume, defaults=dict(seed=0, max_steps=None, **asdict(PRESETS[dataset])))
     ds = load_dataset(dataset, data)
@@ -287,11 +290,10 @@ def train_dcgan(
     cfg.update(data_source=ds.source, data_path=str(ds.path), n_train=len(ds.train), image_shape=ds.shape)
     write_json(run/'config.json', cfg)
     c = dcgan_config(cfg)
-    if c.amp and dev.type != 'cuda': raise GenbookError("bf16 autocast (amp) is for CUDA devices: drop it or use --device cuda")
     dls = image_dls(ds, c.bs, scale='gan', seed=cfg['seed'], device=dev)
     set_seed(cfg['seed'])
     model = DCGAN(c).to(dev)
     if c.channels_last: model = model.to(memory_format=torch.channels_last)
-    learn = GenLearner(dls, model, make_optimizers(model, c), cbs=DCGANStep(c.amp, c.channels_last))
+    learn = GenLearner(dls, model, make_optimizers(model, c), cbs=DCGANStep(c.amp or c.precision == 'bf16', c.channels_last))
     return fit_run(learn, run, c.epochs, STATS, sample_images, max_steps=cfg['max_steps'], resume=resume, show=show,
                    panels=PANELS, seed=cfg['seed'])

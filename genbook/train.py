@@ -6,7 +6,7 @@ Docs: https://genbook.github.io/genbook/train.html.md"""
 
 # %% auto #0
 __all__ = ['RESUMABLE', 'SCHEDULES', 'WEIGHTS', 'Optimizers', 'EpochRecorder', 'GenLearner', 'read_config', 'prepare_run',
-           'StatefulCallback', 'History', 'NaNGuard', 'StopAt', 'lr_schedule', 'LRSchedule', 'read_weights',
+           'StatefulCallback', 'History', 'NaNGuard', 'StopAt', 'lr_schedule', 'LRSchedule', 'Autocast', 'read_weights',
            'save_checkpoint', 'load_checkpoint', 'Checkpoint', 'SampleGrid', 'read_history', 'make_gif', 'plot_curves',
            'run_metrics', 'fit_run', 'model_module', 'load_run', 'warm_start', 'checkpoint_steps', 'sample_run',
            'export_run']
@@ -30,6 +30,7 @@ from fastai.callback.core import (Callback, CancelBackwardException, CancelBatch
 from fastai.callback.progress import ProgressCallback
 from fastai.callback.schedule import SchedCos, SchedNo, combine_scheds
 from fastai.learner import Learner, Recorder
+from fastai.torch_core import to_float
 from fastcore.foundation import L
 from fastcore.xtras import modify_exception
 from fastprogress.fastprogress import format_time
@@ -305,6 +306,21 @@ class LRSchedule(Callback):
     def __init__(self, sched): self.sched = sched
     def before_batch(self):
         self.learn.opt.set_hypers(lr=self.sched(self.learn.train_iter / (self.n_epoch * len(self.dls.train))))
+
+# %% ../nbs/01b_train.ipynb #eafdf9cb
+class Autocast(Callback):
+    "The model's forward pass under bf16 autocast on the loaders' device; predictions leave it in fp32, so the loss is fp32."
+    order = 10
+    def __init__(self): self.ctx = None
+    def before_batch(self):
+        self.ctx = torch.autocast(self.dls.device.type, dtype=torch.bfloat16)
+        self.ctx.__enter__()
+    def after_pred(self):
+        self.learn.pred = to_float(self.pred)
+        self._close()
+    def after_batch(self): self._close()  # a batch cancelled before its prediction
+    def _close(self):
+        if self.ctx is not None: self.ctx.__exit__(None, None, None); self.ctx = None
 
 # %% ../nbs/01b_train.ipynb #9f70ce2e
 def _safe_tensors(sd:dict)->dict: return {k: v.detach().contiguous().cpu() for k,v in sd.items()}

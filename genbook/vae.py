@@ -22,9 +22,9 @@ import torch.nn.functional as F
 from fastai.callback.core import Callback, CancelValidException
 from torch import nn
 
-from .core import GenbookError, get_device, set_seed, write_json
+from .core import GenbookError, get_device, resolve_precision, set_seed, write_json
 from .data import ImageData, image_dls, load_dataset, scale_batch
-from .train import GenLearner, LRSchedule, Optimizers, fit_run, lr_schedule, prepare_run, read_config, warm_start
+from .train import Autocast, GenLearner, LRSchedule, Optimizers, fit_run, lr_schedule, prepare_run, read_config, warm_start
 
 # %% ../nbs/03_vae.ipynb #232cbbbc
 LIKELIHOODS = dict(mnist=('bernoulli',), anime=('bce', 'logistic'))
@@ -43,6 +43,7 @@ class VAEConfig:
     lr:float=1e-4                   # Adam learning rate
     epochs:int=10                   # epochs
     sched:str='constant'            # learning-rate schedule: `constant` or `flat_cos` (flat, then a cosine decay over the last quarter)
+    precision:str='fp32'            # `fp32` or `bf16` (autocast of the forward pass; the loss stays fp32)
     test_seed:int=1234              # seed of the one binarisation of the test set that every epoch is scored on
 
     @property
@@ -420,7 +421,8 @@ def vae_learner(
     show:bool=True,          # print the per-epoch line
 )->GenLearner:
     "The learner `train_vae` trains: `VAELoss`, PyTorch's Adam and `VAEStats`."
-    return GenLearner(dls, model, vae_optimizers(model, cfg.lr), loss_func=VAELoss(cfg.likelihood, model), cbs=VAEStats(test, show=show))
+    cbs = [VAEStats(test, show=show)] + ([Autocast()] if cfg.precision == 'bf16' else [])
+    return GenLearner(dls, model, vae_optimizers(model, cfg.lr), loss_func=VAELoss(cfg.likelihood, model), cbs=cbs)
 
 # %% ../nbs/03_vae.ipynb #903aa62c
 PANELS = {'loss per image': ['loss', 'recon'], 'KL': ['kl']}
@@ -443,6 +445,7 @@ def train_vae(
     binarize:str='dynamic',   # MNIST: `dynamic` or `static` binarisation
     likelihood:str=None,      # anime: `bce` (the report's loss, default) or `logistic` (an ELBO in bits per dimension)
     start_from=None,          # a run of the same network whose latest weights start this one (a fresh optimiser and schedule)
+    precision:str=None,       # `fp32` (default), `bf16` or `auto` (bf16 where the device computes it natively and the network is big enough: not MNIST's); a resumed run keeps its own
     **kw,                     # any other `VAEConfig` field (`hidden`, `test_seed`)
 )->dict:
     "Train a VAE on `dataset` in the run folder `out`; returns the final metrics (also in `metrics.json`)."
@@ -454,8 +457,9 @@ def train_vae(
         if saved.get('sched', 'constant') != 'constant' and saved.get('epochs') != epochs:
             raise GenbookError(f"{out} anneals its learning rate over {saved['epochs']} epochs ({saved['sched']}): resume it with --epochs {saved['epochs']}")
     dev = get_device(device)
-    c0 = vae_config(dataset, latent, likelihood, epochs=epochs, bs=bs, lr=lr, sched=sched, **kw)
-    given = dict(latent=latent, likelihood=likelihood, epochs=epochs, bs=bs, lr=lr, sched=sched, **kw)
+    prec = None if resume and precision in (None, 'auto') else resolve_precision(precision or 'fp32', dev, gains=dataset != 'mnist')
+    c0 = vae_config(dataset, latent, likelihood, epochs=epochs, bs=bs, lr=lr, sched=sched, precision=prec, **kw)
+    given = dict(latent=latent, likelihood=likelihood, epochs=epochs, bs=bs, lr=lr, sched=sched, precision=prec, **kw)
     given['binarize'] = (None if resume and binarize == 'dynamic' else binarize) if dataset == 'mnist' else None
     if start_from is not None:
         given['start_from'] = str(Path(start_from).expanduser().resolve())

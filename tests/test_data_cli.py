@@ -171,7 +171,7 @@ def test_anime_not_found(tmp_path):
 
 # --- the command line itself -----------------------------------------------------------------------
 
-@pytest.mark.parametrize('cmd', [[], ['data'], ['train'], ['sample'], ['latent'], ['eval'], ['classifier'], ['compare']])
+@pytest.mark.parametrize('cmd', [[], ['data'], ['train'], ['sample'], ['latent'], ['eval'], ['classifier'], ['export'], ['compare']])
 def test_help(cmd):
     r = genbook(*cmd, '--help')
     assert r.returncode == 0 and 'usage: genbook' in r.stdout and len(r.stdout.splitlines()) > 5
@@ -185,8 +185,8 @@ def test_help(cmd):
     (['train', 'gan', 'mnist', '--out', 'x'], "invalid choice: 'gan'"),
     (['train', 'dcgan', 'mnist', '--out', 'x', '--lr', 'nan'], 'must be a positive number'),
     (['data', 'anime', '--size', 'big'], "invalid int value: 'big'"),
-    (['train', 'vae', 'mnist', '--out', 'x', '--amp', '--beta1', '0.5'], '--amp, --beta1: DCGAN options, not for the VAE'),
-    (['train', 'dcgan', 'mnist', '--out', 'x', '--amp', '--device', 'cpu'], 'bf16 autocast (amp) is for CUDA devices'),
+    (['train', 'vae', 'mnist', '--out', 'x', '--channels-last', '--beta1', '0.5'], '--channels-last, --beta1: DCGAN options, not for the VAE'),
+    (['train', 'dcgan', 'mnist', '--out', 'x', '--precision', 'fp16'], "invalid choice: 'fp16'"),
     (['train', 'dcgan', 'mnist', '--out', 'x', '--sched', 'flat_cos'], '--sched: a VAE option, not for the DCGAN'),
     (['train', 'dcgan', 'mnist', '--out', 'x', '--start-from', 'y'], '--start-from: a VAE option, not for the DCGAN'),
     (['train', 'vae', 'mnist', '--out', 'x', '--sched', 'cosine'], "invalid choice: 'cosine'"),
