@@ -168,7 +168,7 @@ def build_parser()->argparse.ArgumentParser:
     t.add_argument('--binarize', choices=['dynamic', 'static'], default='dynamic', help='VAE on MNIST: binarisation of the pixels (default: dynamic)')
     t.add_argument('--likelihood', help="VAE on anime: the decoder's likelihood (default: the report's pixel cross-entropy)")
     t.add_argument('--beta1', type=_positive_float, help="DCGAN: Adam's beta1 of both networks (default: the preset's, 0.9 MNIST, 0.5 anime)")
-    t.add_argument('--precision', choices=['auto', 'fp32', 'bf16'], help="fp32 (default), bf16 (autocast; weights, optimiser and losses stay fp32) or auto (bf16 where the device computes it natively and the model gains from it); a resumed run keeps its own")
+    t.add_argument('--precision', choices=['auto', 'fp32', 'bf16'], help="auto (default: bf16 where the device computes it natively and the model gains from it, else fp32), fp32, or bf16 (autocast; weights, optimiser and losses stay fp32); a resumed run keeps its own")
     t.add_argument('--amp', action='store_true', help='the same as --precision bf16')
     t.add_argument('--channels-last', action='store_true', help='DCGAN: channels-last memory format')
     _add_common(t)

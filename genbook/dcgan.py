@@ -269,7 +269,7 @@ def train_dcgan(
     device='auto',            # `auto`, `cpu`, `cuda`, ...
     resume:bool=False,        # continue the run in `out` from its last checkpoint
     show:bool=True,           # progress bar and table
-    precision:str=None,       # `fp32` (default), `bf16` or `auto` (bf16 where the device computes it natively); a resumed run keeps its own
+    precision:str=None,       # `auto` (default: bf16 where the device computes it natively), `fp32` or `bf16`; a resumed run keeps its own
     **kw,                     # any other `DCGANConfig` field (`nz`, `ngf`, `bn_first`, `channels_last`, ...)
 )->dict:
     "Train a DCGAN on `dataset` in the run folder `out`; returns the final metrics (also in `metrics.json`)."
@@ -279,7 +279,7 @@ def train_dcgan(
     if bad: raise GenbookError(f"unknown DCGAN setting(s) {', '.join(bad)}: use any of {', '.join(sorted(names))}")
     dev = get_device(device)
     if kw.pop('amp', False): precision = 'bf16'
-    prec = None if resume and precision in (None, 'auto') else resolve_precision(precision or 'fp32', dev)
+    prec = None if resume and precision in (None, 'auto') else resolve_precision(precision or 'auto', dev)
     cfg = dict(model='dcgan', dataset=dataset, epochs=epochs, max_steps=max_steps, bs=bs, lr=lr,
                seed=None if resume and seed == 0 else seed, device=str(dev), precision=prec, **kw)
     if isinstance(data, (str, Path)): cfg['data'] = str(data)

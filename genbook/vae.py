@@ -445,7 +445,7 @@ def train_vae(
     binarize:str='dynamic',   # MNIST: `dynamic` or `static` binarisation
     likelihood:str=None,      # anime: `bce` (the report's loss, default) or `logistic` (an ELBO in bits per dimension)
     start_from=None,          # a run of the same network whose latest weights start this one (a fresh optimiser and schedule)
-    precision:str=None,       # `fp32` (default), `bf16` or `auto` (bf16 where the device computes it natively and the network is big enough: not MNIST's); a resumed run keeps its own
+    precision:str=None,       # `auto` (default: bf16 where the device computes it natively and the network is big enough, not MNIST's), `fp32` or `bf16`; a resumed run keeps its own
     **kw,                     # any other `VAEConfig` field (`hidden`, `test_seed`)
 )->dict:
     "Train a VAE on `dataset` in the run folder `out`; returns the final metrics (also in `metrics.json`)."
@@ -457,7 +457,7 @@ def train_vae(
         if saved.get('sched', 'constant') != 'constant' and saved.get('epochs') != epochs:
             raise GenbookError(f"{out} anneals its learning rate over {saved['epochs']} epochs ({saved['sched']}): resume it with --epochs {saved['epochs']}")
     dev = get_device(device)
-    prec = None if resume and precision in (None, 'auto') else resolve_precision(precision or 'fp32', dev, gains=dataset != 'mnist')
+    prec = None if resume and precision in (None, 'auto') else resolve_precision(precision or 'auto', dev, gains=dataset != 'mnist')
     c0 = vae_config(dataset, latent, likelihood, epochs=epochs, bs=bs, lr=lr, sched=sched, precision=prec, **kw)
     given = dict(latent=latent, likelihood=likelihood, epochs=epochs, bs=bs, lr=lr, sched=sched, precision=prec, **kw)
     given['binarize'] = (None if resume and binarize == 'dynamic' else binarize) if dataset == 'mnist' else None
