@@ -20,6 +20,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from genbook.cli import main as genbook
+from genbook.train import read_weights
 
 MiB = 1 << 20
 
@@ -158,7 +159,7 @@ def unpack(files:list, dest:Path):
 
 def checkpoint_from_fp16(run:Path):
     "Give a run folder that came back with `weights_fp16.safetensors` a checkpoint of those weights (fp32), for `genbook eval`."
-    w = {k: v.float() if v.is_floating_point() else v for k,v in load_file(run/'weights_fp16.safetensors').items()}
+    w = read_weights(run/'weights_fp16.safetensors')
     steps = json.loads((run/'metrics.json').read_text())['steps']
     d = run/'checkpoints'/f'step_{steps:08d}'
     d.mkdir(parents=True, exist_ok=True)

@@ -15,6 +15,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from .core import GenbookError, atomic_path
+from .train import sample_grids
 
 # %% ../nbs/05_compare.ipynb #b22b8340
 def _read_json(f:Path)->dict:
@@ -24,7 +25,7 @@ def _read_json(f:Path)->dict:
 
 def _figures(run:Path)->dict:
     "The pictures a run folder holds: the last sample grid, the curves, latent figures."
-    grids = sorted((run/'samples').glob('epoch_*.png')) or sorted((run/'samples').glob('step_*.png'))
+    grids = sample_grids(run)
     figs = {'samples': grids[-1]} if grids else {}
     for name in ('curves', 'manifold', 'scatter', 'interp', 'recon'):
         if (run/f'{name}.png').is_file(): figs[name] = run/f'{name}.png'

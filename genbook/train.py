@@ -7,9 +7,9 @@ Docs: https://genbook.github.io/genbook/train.html.md"""
 # %% auto #0
 __all__ = ['RESUMABLE', 'SCHEDULES', 'WEIGHTS', 'Optimizers', 'EpochRecorder', 'GenLearner', 'read_config', 'prepare_run',
            'StatefulCallback', 'History', 'NaNGuard', 'StopAt', 'lr_schedule', 'LRSchedule', 'Autocast', 'read_weights',
-           'save_checkpoint', 'load_checkpoint', 'Checkpoint', 'SampleGrid', 'read_history', 'make_gif', 'plot_curves',
-           'run_metrics', 'fit_run', 'model_module', 'load_run', 'warm_start', 'checkpoint_steps', 'sample_run',
-           'export_run']
+           'save_checkpoint', 'load_checkpoint', 'Checkpoint', 'SampleGrid', 'read_history', 'sample_grids', 'make_gif',
+           'plot_curves', 'run_metrics', 'fit_run', 'model_module', 'load_run', 'warm_start', 'checkpoint_steps',
+           'sample_run', 'export_run']
 
 # %% ../nbs/01b_train.ipynb #7b19d74c
 import csv
@@ -468,13 +468,19 @@ def read_history(
     "The rows of `history.csv`, as dicts of floats."
     with open(Path(run_dir)/'history.csv', newline='') as f: return [{k: float(v) for k,v in r.items() if v != ''} for r in csv.DictReader(f)]
 
+def sample_grids(
+    run_dir, # a run folder
+)->list:
+    "The run's sample grids in order: one an epoch, or one a stop for a run that never finished an epoch."
+    s = Path(run_dir)/'samples'
+    return sorted(s.glob('epoch_*.png')) or sorted(s.glob('step_*.png'))
+
 def make_gif(
     run_dir,              # a run folder with `samples/`
     ms:int=400,           # milliseconds per frame
 )->Path|None:
     "Animate the sample grids of `run_dir` into `samples.gif`."
-    s = Path(run_dir)/'samples'
-    files = sorted(s.glob('epoch_*.png')) or sorted(s.glob('step_*.png'))
+    files = sample_grids(run_dir)
     if not files: return None
     frames = [Image.open(f).convert('RGB') for f in files]
     fname = Path(run_dir)/'samples.gif'
@@ -656,7 +662,7 @@ def export_run(
         if (run_dir/'eval.json').exists():
             ev = json.loads((run_dir/'eval.json').read_text())
             write_json(tmp/'eval.json', dict(ev, run=dest.name))
-        grids = sorted((run_dir/'samples').glob('epoch_*.png')) or sorted((run_dir/'samples').glob('step_*.png'))
+        grids = sample_grids(run_dir)
         if grids: (tmp/'samples').mkdir(); shutil.copy2(grids[-1], tmp/'samples'/grids[-1].name)
         os.replace(tmp, dest)
     finally:
