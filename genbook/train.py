@@ -311,8 +311,14 @@ class LRSchedule(Callback):
 class Autocast(Callback):
     "The model's forward pass under bf16 autocast on the loaders' device; predictions leave it in fp32, so the loss is fp32."
     order = 10
-    def __init__(self): self.ctx = None
+    def __init__(self,
+        channels_last:bool=False,   # also keep the model and its image batches in channels-last memory format
+    ): self.ctx, self.channels_last = None, channels_last
+    def before_fit(self):
+        if self.channels_last: self.model.to(memory_format=torch.channels_last)
     def before_batch(self):
+        if self.channels_last:
+            self.learn.xb = tuple(x.contiguous(memory_format=torch.channels_last) if x.dim() == 4 else x for x in self.xb)
         self.ctx = torch.autocast(self.dls.device.type, dtype=torch.bfloat16)
         self.ctx.__enter__()
     def after_pred(self):

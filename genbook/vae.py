@@ -421,7 +421,7 @@ def vae_learner(
     show:bool=True,          # print the per-epoch line
 )->GenLearner:
     "The learner `train_vae` trains: `VAELoss`, PyTorch's Adam and `VAEStats`."
-    cbs = [VAEStats(test, show=show)] + ([Autocast()] if cfg.precision == 'bf16' else [])
+    cbs = [VAEStats(test, show=show)] + ([Autocast(channels_last=True)] if cfg.precision == 'bf16' else [])
     return GenLearner(dls, model, vae_optimizers(model, cfg.lr), loss_func=VAELoss(cfg.likelihood, model), cbs=cbs)
 
 # %% ../nbs/03_vae.ipynb #903aa62c
