@@ -20,7 +20,7 @@ from fastai.callback.core import Callback, CancelBatchException, CancelValidExce
 
 from genbook.core import get_device, set_seed
 from genbook.data import ImageData, image_dls, mnist_sample
-from genbook.dcgan import PRESETS, DCGAN, DCGANStep, STATS, make_optimizers, sample_images
+from genbook.dcgan import PRESETS, DCGAN, DCGANTrainer, STATS, dcgan_learner, make_optimizers, sample_images
 from genbook.train import GenLearner, fit_run, prepare_run
 
 OUT = Path(__file__).parent/'results'
@@ -48,7 +48,8 @@ def genbook_steps(dataset, data, bs, n, device, seed=0)->list:
     set_seed(seed)
     model = DCGAN(c).to(device)
     clock = _Clock()
-    learn = GenLearner(dls, model, make_optimizers(model, c), cbs=[DCGANStep(), clock])
+    learn = dcgan_learner(c, dls, model)
+    learn.add_cb(clock)
     with tempfile.TemporaryDirectory() as d:
         run = prepare_run(Path(d)/'run', dict(model='dcgan'))
         fit_run(learn, run, epochs=1, stats=STATS, sample_fn=sample_images, max_steps=n, show=False)
@@ -100,7 +101,7 @@ def same_training(device)->bool:
         model = DCGAN(c).to(device)
         if path == 'plain': _plain_loop(model, c, dls.train, 3)
         else:
-            learn = GenLearner(dls, model, make_optimizers(model, c), cbs=DCGANStep())
+            learn = dcgan_learner(c, dls, model)
             with tempfile.TemporaryDirectory() as d:
                 fit_run(learn, prepare_run(Path(d)/'run', dict(model='dcgan')), 1, STATS, max_steps=3, show=False)
         res.append({k: v.detach().clone() for k, v in model.state_dict().items()})
@@ -109,7 +110,7 @@ def same_training(device)->bool:
 
 class _NoStep(Callback):
     "Fill `learn.stats` and skip the batch: what is left of a step is the machinery's own work."
-    order = DCGANStep.order
+    order = DCGANTrainer.order
     def before_validate(self): raise CancelValidException
     def before_batch(self):
         z = torch.zeros((), device=self.xb[0].device)

@@ -25,7 +25,8 @@ import bench_dcgan as bd
 import bench_vae as bv
 from genbook.core import bf16_native, get_device, set_seed
 from genbook.data import TensorDL, image_dls
-from genbook.dcgan import PRESETS, DCGAN, DCGANStep, STATS, make_optimizers, sample_images
+from dataclasses import replace
+from genbook.dcgan import PRESETS, DCGAN, STATS, dcgan_learner, sample_images
 from genbook.train import GenLearner, fit_run, prepare_run
 from genbook.vae import VAE, sample_images as vae_samples, vae_config, vae_learner, vae_stats
 
@@ -46,7 +47,8 @@ def _genbook(case, model0, data, dev, n, bf16:bool)->list:
     if case['model'] == 'dcgan':
         c = PRESETS[case['dataset']]
         dls = image_dls(data, case['bs'], scale='gan', seed=0, device=dev)
-        learn = GenLearner(dls, model, make_optimizers(model, c), cbs=[DCGANStep(amp=bf16), clock])
+        learn = dcgan_learner(replace(c, precision='bf16' if bf16 else 'fp32'), dls, model)
+        learn.add_cb(clock)
         stats, fn = STATS, sample_images
     else:
         c = vae_config(case['dataset'], case['latent'], bs=case['bs'], precision='bf16' if bf16 else 'fp32')

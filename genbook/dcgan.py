@@ -7,7 +7,8 @@ Docs: https://genbook.github.io/genbook/dcgan.html.md"""
 # %% auto #0
 __all__ = ['MNIST', 'ANIME', 'PRESETS', 'ARCHS', 'STATS', 'PANELS', 'd_loss', 'g_loss', 'DCGANConfig', 'tf28_generator',
            'tf28_discriminator', 'dcgan64_generator', 'dcgan64_discriminator', 'init_weights', 'DCGAN', 'dcgan_config',
-           'build_model', 'sample_images', 'd_step', 'g_step', 'make_optimizers', 'DCGANStep', 'train_dcgan']
+           'build_model', 'sample_images', 'd_step', 'generator_loss', 'g_step', 'make_optimizers', 'DCGANTrainer',
+           'GeneratorLoss', 'dcgan_learner', 'train_dcgan']
 
 # %% ../nbs/02_dcgan.ipynb #9c68a9a7
 from dataclasses import asdict, dataclass, fields, replace
@@ -16,12 +17,12 @@ from pathlib import Path
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from fastai.callback.core import Callback, CancelBatchException, CancelValidException
+from fastai.callback.core import Callback, CancelValidException
 from fastai.callback.core import TrainEvalCallback
 
 from .core import GenbookError, get_device, resolve_precision, set_seed, to_uint8, write_json
 from .data import ImageData, image_dls, load_dataset
-from .train import GenLearner, Optimizers, fit_run, prepare_run
+from .train import Autocast, GenLearner, Optimizers, fit_run, prepare_run
 
 # %% ../nbs/02_dcgan.ipynb #fd06bc51
 def d_loss(
@@ -194,32 +195,39 @@ def d_step(
     model:DCGAN,                   # the two networks
     opt:torch.optim.Optimizer,     # the discriminator's optimizer
     x:torch.Tensor,                # a batch of real images `(B, C, H, W)` in [-1, 1]
+    fake:torch.Tensor,             # a generated batch `(B, C, H, W)` (detached here: no gradient reaches `G`)
     amp:bool=False,                # bf16 autocast
-)->tuple:
-    "One step of `D`; returns the generated batch (for `g_step`) and the batch's statistics."
-    z = torch.randn(x.shape[0], model.nz, device=x.device)            # (B, nz)
+)->dict:
+    "One step of `D` on a real and a generated batch; returns the batch's statistics. `D`'s gradients are cleared after the step."
     with _autocast(x, amp):
-        fake = model.G(z)                                              # (B, C, H, W)
-        real_logit, fake_logit = model.D(x), model.D(fake.detach())    # (B,), (B,)
+        real_logit, fake_logit = model.D(x), model.D(fake.detach())   # (B,), (B,)
         loss = d_loss(real_logit, fake_logit)
     opt.zero_grad(set_to_none=True)
     loss.backward()
     opt.step()
-    stats = dict(loss_D=loss.detach(), D_x=torch.sigmoid(real_logit.detach().float()).mean(),
-                 D_G_z=torch.sigmoid(fake_logit.detach().float()).mean())
-    return fake, stats
+    opt.zero_grad(set_to_none=True)
+    return dict(loss_D=loss.detach(), D_x=torch.sigmoid(real_logit.detach().float()).mean(),
+                D_G_z=torch.sigmoid(fake_logit.detach().float()).mean())
 
 # %% ../nbs/02_dcgan.ipynb #39cc2077
+def generator_loss(
+    model:DCGAN,                   # the two networks
+    fake:torch.Tensor,             # a generated batch (with its graph)
+    amp:bool=False,                # bf16 autocast
+)->torch.Tensor:
+    "`g_loss` of the current `D` on `fake`."
+    with _autocast(fake, amp): return g_loss(model.D(fake))
+
 def g_step(
     model:DCGAN,                   # the two networks
     opt:torch.optim.Optimizer,     # the generator's optimizer
-    fake:torch.Tensor,             # the batch `d_step` generated (with its graph)
+    fake:torch.Tensor,             # a generated batch (with its graph)
     amp:bool=False,                # bf16 autocast
 )->dict:
     "One step of `G` against the current `D`; returns the batch's statistics."
     model.D.requires_grad_(False)
     try:
-        with _autocast(fake, amp): loss = g_loss(model.D(fake))
+        loss = generator_loss(model, fake, amp)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -235,27 +243,41 @@ def make_optimizers(
     return Optimizers(D=adam(model.D), G=adam(model.G))
 
 # %% ../nbs/02_dcgan.ipynb #eefac9e7
-class DCGANStep(Callback):
-    "Train a `DCGAN` in a fastai `Learner`: per batch, one `d_step` then one `g_step`."
-    order = TrainEvalCallback.order + 1
+class DCGANTrainer(Callback):
+    "Train a `DCGAN` through fastai's step: the discriminator's step after the forward pass, then fastai's loss, backward pass and step for the generator."
+    order = TrainEvalCallback.order + 1  # before `Autocast`: its region is still open in `after_pred`
     def __init__(self,
-        amp:bool=False,            # bf16 autocast
-        channels_last:bool=False,  # feed images in channels-last memory format
-    ):
-        self.amp, self.channels_last = amp, channels_last
+        amp:bool=False,   # bf16 autocast
+    ): self.amp = amp
 
     def before_validate(self): raise CancelValidException
     def before_batch(self):
         x = self.xb[0]
-        if self.channels_last: x = x.contiguous(memory_format=torch.channels_last)
-        fake, stats = d_step(self.model, self.opt['D'], x, self.amp)
-        stats.update(g_step(self.model, self.opt['G'], fake, self.amp))
-        self.learn.stats = stats
-        raise CancelBatchException
+        self.learn.xb, self.learn.yb = (torch.randn(x.shape[0], self.model.nz, device=x.device),), (x,)   # (B, nz), real (B, C, H, W)
+    def after_pred(self):
+        self.learn.stats = d_step(self.model, self.opt['D'], self.yb[0], self.pred, self.amp)
+        self.model.D.requires_grad_(False)
+    def after_loss(self): self.learn.stats['loss_G'] = self.learn.loss.detach()
+    def after_batch(self): self.model.D.requires_grad_(True)
+
+class GeneratorLoss:
+    "fastai's loss function for `DCGANTrainer`: `generator_loss` of the model's `D` on the generated batch (the real one is not used)."
+    def __init__(self, model:DCGAN, amp:bool=False): self.model, self.amp = model, amp
+    def __call__(self, fake, real): return generator_loss(self.model, fake, self.amp)
 
 # %% ../nbs/02_dcgan.ipynb #b0179200
 STATS = ['loss_D', 'loss_G', 'D_x', 'D_G_z']
 PANELS = {'losses': ['loss_D', 'loss_G'], 'D: mean P(real)': ['D_x', 'D_G_z']}
+
+def dcgan_learner(
+    cfg:DCGANConfig,   # the run's settings (precision, memory format, optimisers)
+    dls,               # `DataLoaders` of real images in [-1, 1]
+    model:DCGAN,       # the networks, on the loaders' device
+)->GenLearner:
+    "The learner `train_dcgan` trains: `DCGANTrainer`, `GeneratorLoss`, an Adam for each network, and `Autocast` in bf16."
+    bf16 = cfg.amp or cfg.precision == 'bf16'
+    cbs = [DCGANTrainer(bf16)] + ([Autocast(channels_last=cfg.channels_last, bf16=bf16)] if bf16 or cfg.channels_last else [])
+    return GenLearner(dls, model, make_optimizers(model, cfg), loss_func=GeneratorLoss(model, bf16), cbs=cbs)
 
 def train_dcgan(
     dataset:str,              # `mnist` or `anime`
@@ -293,7 +315,6 @@ def train_dcgan(
     dls = image_dls(ds, c.bs, scale='gan', seed=cfg['seed'], device=dev)
     set_seed(cfg['seed'])
     model = DCGAN(c).to(dev)
-    if c.channels_last: model = model.to(memory_format=torch.channels_last)
-    learn = GenLearner(dls, model, make_optimizers(model, c), cbs=DCGANStep(c.amp or c.precision == 'bf16', c.channels_last))
+    learn = dcgan_learner(c, dls, model)
     return fit_run(learn, run, c.epochs, STATS, sample_images, max_steps=cfg['max_steps'], resume=resume, show=show,
                    panels=PANELS, seed=cfg['seed'])
