@@ -26,7 +26,7 @@ from fastai.data.core import DataLoaders
 from fastprogress.fastprogress import progress_bar
 from PIL import Image, UnidentifiedImageError
 
-from .core import GenbookError, atomic_path, cache_dir
+from .core import ASSETS, GenbookError, atomic_path, cache_dir
 
 # %% ../nbs/01_data.ipynb #f449611c
 @dataclass
@@ -128,7 +128,6 @@ def read_mnist(
     return ImageData('mnist', xtr, xte, ytr, yte, source=source, path=str(folder))
 
 # %% ../nbs/01_data.ipynb #35381a4c
-_ASSETS = Path(__file__).parent/'assets' if '__file__' in globals() else Path('../genbook/assets')
 MNIST_SAMPLE = 'mnist_sample.npz'
 
 def make_mnist_sample(
@@ -147,7 +146,7 @@ def make_mnist_sample(
 
 def mnist_sample()->ImageData:
     "The real MNIST sample embedded in genbook (6,000 train + 1,000 test digits)."
-    f = _ASSETS/MNIST_SAMPLE
+    f = ASSETS/MNIST_SAMPLE
     with np.load(f) as z:
         return ImageData('mnist', torch.from_numpy(z['train_images'])[:, None], torch.from_numpy(z['test_images'])[:, None],
                          torch.from_numpy(z['train_labels'].astype(np.int64)), torch.from_numpy(z['test_labels'].astype(np.int64)),

@@ -8,7 +8,9 @@ import pytest
 import torch
 
 from cli import ROOT, genbook, ok_json, one_line_error
+from genbook.core import ASSETS
 from genbook.data import mnist_sample, write_idx
+from genbook.metrics import MNIST_CLASSIFIER_SHA256, features_id
 from genbook.train import WEIGHTS, checkpoint_steps, load_checkpoint, load_run, read_config, sample_run
 
 PRETRAINED = ROOT/'pretrained'
@@ -46,6 +48,16 @@ def test_names_no_path_of_the_training_machine(run):
         assert not re.search(r'"(/|[A-Za-z]:\\\\)[^"]*"', text), (f, re.findall(r'"/[^"]*"', text)[:3])
     ident = read_config(run)['data_id']
     assert set(ident) == {'dataset', 'n_train', 'n_test', 'shape', 'sha256'}
+
+
+@pytest.mark.parametrize('run', [p for p in FOLDERS if (p/'eval.json').exists() and read_config(p)['dataset'] == 'mnist'], ids=lambda p: p.name)
+def test_digit_scores_are_in_the_shipped_feature_space(run):
+    "The MNIST runs' distances were computed with the classifier genbook ships: its accuracy, and its features_id where recorded."
+    ev, rec = json.loads((run/'eval.json').read_text()), json.loads((ASSETS/'mnist_cnn.json').read_text())
+    assert ev['classifier']['test_accuracy'] == rec['test_accuracy'], (ev['classifier'], rec)
+    for k, d in ev['distances'].items():
+        if k == 'mnist': assert d.get('features_id', features_id(MNIST_CLASSIFIER_SHA256)) == features_id(MNIST_CLASSIFIER_SHA256)
+    assert ev['classifier'].get('features_id', features_id(MNIST_CLASSIFIER_SHA256)) == features_id(MNIST_CLASSIFIER_SHA256)
 
 
 def test_cannot_be_resumed(tmp_path):
