@@ -7,7 +7,8 @@ Docs: https://genbook.github.io/genbook/data.html.md"""
 # %% auto #0
 __all__ = ['MNIST_FILES', 'MNIST_SAMPLE', 'IMG_EXTS', 'ANIME_URL', 'SCALES', 'ImageData', 'read_idx', 'write_idx', 'has_mnist',
            'read_mnist', 'make_mnist_sample', 'mnist_sample', 'download_mnist', 'load_mnist', 'decode_images',
-           'load_anime', 'load_dataset', 'data_identity', 'check_identity', 'scale_batch', 'TensorDL', 'image_dls']
+           'load_anime', 'load_dataset', 'data_identity', 'check_identity', 'find_data', 'scale_batch', 'TensorDL',
+           'image_dls']
 
 # %% ../nbs/01_data.ipynb #cdbf8dbc
 import gzip
@@ -326,6 +327,37 @@ def check_identity(
     if expected.get('sha256') and got['sha256'] != expected['sha256']:
         warnings.warn(f"the {data.name} images found ({data.path}) differ from those the run was trained on (sha256 {got['sha256'][:12]}, recorded {expected['sha256'][:12]}): scores are not comparable with the recorded ones")
     return got
+
+# %% ../nbs/01_data.ipynb #9489ef21
+def _is_sample(
+    expected:dict,   # a recorded identity
+)->bool:
+    "Whether `expected` is the identity of the embedded sample."
+    if not expected or expected.get('dataset') != 'mnist' or not expected.get('sha256'): return False
+    return data_identity(mnist_sample())['sha256'] == expected['sha256']
+
+def find_data(
+    name:str,             # `mnist` or `anime`
+    data=None,            # an `ImageData`, or a path the user gave: used as it is
+    path=None,            # where the data were read when the run was trained: read again while it exists
+    source:str=None,      # how they were found then (`embedded`: the sample shipped with genbook)
+    expected:dict=None,   # what the run recorded of them: a `data_identity`, or some of its keys
+)->ImageData:
+    "The data a run was trained on: `data`, else the recorded `path`, else the usual search, checked against `expected`; never the embedded sample in place of other data."
+    if data is not None: ds = load_dataset(name, data)
+    elif name == 'mnist' and (source == 'embedded' or _is_sample(expected)): ds = mnist_sample()
+    elif path and Path(path).exists(): ds = load_dataset(name, path)
+    else:
+        try: ds = load_mnist(sample_ok=False) if name == 'mnist' else load_dataset(name)
+        except GenbookError as e:
+            said = [f"{expected['n_train']:,} training images" if (expected or {}).get('n_train') else '',
+                    f"read from {path}, which no longer exists" if path else '']
+            said = ', '.join(s for s in said if s)
+            raise GenbookError(f"the {name} data the run was trained on{f' ({said})' if said else ''} cannot be found: "
+                               f"pass --data with that data set, or put it in $GENBOOK_DATA") from e
+    if ds.name != name: raise GenbookError(f"the run was trained on {name} but the data given are {ds.name}")
+    if expected: check_identity(expected, ds)
+    return ds
 
 # %% ../nbs/01_data.ipynb #ab4c1fed
 SCALES = ('gan', 'unit', 'dynamic', 'static')

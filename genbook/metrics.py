@@ -34,7 +34,7 @@ from torchmetrics.image.fid import FrechetInceptionDistance
 from torchmetrics.image.kid import KernelInceptionDistance
 
 from .core import ASSETS, GenbookError, atomic_path, cache_dir, get_device, set_seed, write_json
-from .data import ImageData, check_identity, image_dls, load_dataset, load_mnist, scale_batch
+from .data import ImageData, find_data, image_dls, load_mnist, scale_batch
 from .train import checkpoint_steps, load_run, read_config, sample_run
 
 # %% ../nbs/04_metrics.ipynb #4483e56c
@@ -407,15 +407,14 @@ def discriminator_prob(
 DEFAULT_FEATURES = dict(mnist=('mnist',), anime=('inception',))
 
 def run_data(
-    dataset:str,   # `mnist` or `anime`, as a run's config records it
-    data=None,     # an `ImageData`, or where to read the data set (default: find it)
+    cfg:dict,      # a run's `config.json`
+    data=None,     # an `ImageData`, or where to read the data set (default: where the run read it, else the usual search)
 )->ImageData:
-    "The real images of `dataset` (the `test` part is the reference of every distance)."
-    if isinstance(data, ImageData):
-        if data.name != dataset: raise GenbookError(f"the run was trained on {dataset} but the data given are {data.name}")
-        return data
-    if dataset not in ('mnist', 'anime'): raise GenbookError(f"unknown data set {dataset!r} in config.json: genbook knows mnist and anime")
-    return load_dataset(dataset, data)
+    "The real images a run was trained on, checked against its record (their `test` part is the reference of every distance)."
+    name = cfg.get('dataset')
+    if name not in ('mnist', 'anime'): raise GenbookError(f"unknown data set {name!r} in config.json: genbook knows mnist and anime")
+    expected = cfg.get('data_id') or dict(dataset=name, n_train=cfg.get('n_train'), shape=cfg.get('image_shape'))
+    return find_data(name, data, cfg.get('data_path'), cfg.get('data_source'), expected)
 
 def evaluate_run(
     run_dir,               # a run folder with `config.json` and a checkpoint
@@ -425,7 +424,7 @@ def evaluate_run(
     iwae_n:int=1000,       # VAE: test images scored by the IWAE bound
     gaps_n:int=0,          # VAE: test images for the amortisation and approximation gaps (0 skips them)
     device='auto',         # where to run models and feature networks
-    data=None,             # an `ImageData`, or where to read the run's data set (default: find it)
+    data=None,             # an `ImageData`, or where to read the run's data set (default: where the run read it, else the usual search)
     seed:int=0,            # seed of the samples, the floor's real subset and KID's subsets
     bs:int=500,            # images per batch
 )->dict:
@@ -434,8 +433,7 @@ def evaluate_run(
     cfg = read_config(run_dir)
     bce = cfg.get('likelihood') == 'bce'  # the anime VAE's loss, not a likelihood: no bounds
     if gaps_n and bce: raise GenbookError("inference gaps need a likelihood: this run's BCE loss is not one (train with --likelihood logistic)")
-    data = run_data(cfg.get('dataset'), data)
-    if cfg.get('data_id'): check_identity(cfg['data_id'], data)
+    data = run_data(cfg, data)
     features = tuple(DEFAULT_FEATURES[data.name] if features is None else ([features] if isinstance(features, str) else features))
     bad = [f for f in features if f not in FEATURES]
     if bad: raise GenbookError(f"unknown features {bad[0]!r}: use one of {', '.join(FEATURES)}")
