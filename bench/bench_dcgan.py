@@ -21,7 +21,8 @@ from fastai.callback.core import Callback, CancelBatchException, CancelValidExce
 from genbook.core import get_device, set_seed
 from genbook.data import ImageData, image_dls, mnist_sample
 from genbook.dcgan import PRESETS, DCGAN, DCGANTrainer, STATS, dcgan_learner, make_optimizers, sample_images
-from genbook.train import GenLearner, fit_run, prepare_run
+from genbook.run import prepare_run
+from genbook.train import GenLearner, fit_run
 
 OUT = Path(__file__).parent/'results'
 

@@ -36,7 +36,8 @@ def run(path:str, steps:int, every:int, threads:int, score:bool=False)->list:
     from fastai.learner import Recorder
     from genbook.core import set_seed
     from genbook.data import ImageData, TensorDL, image_dls, mnist_sample
-    from genbook.train import fit_run, prepare_run
+    from genbook.run import prepare_run
+    from genbook.train import fit_run
     from genbook.vae import VAE, VAELoss, sample_images, vae_config, vae_learner, vae_stats
     torch.set_num_threads(threads)
     d = mnist_sample()
@@ -45,7 +46,7 @@ def run(path:str, steps:int, every:int, threads:int, score:bool=False)->list:
     set_seed(0)
     model, log = VAE(c), []
     if path == 'plain':
-        opt, lf = torch.optim.Adam(model.parameters(), lr=c.lr), VAELoss()
+        opt, lf = torch.optim.Adam(model.parameters(), lr=c.lr), VAELoss(model)
         dl, i = TensorDL(data.train, bs=c.bs, scale=c.scale, shuffle=True, drop_last=True, seed=0), 0
         while i < steps:
             for (xb,) in dl:

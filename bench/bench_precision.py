@@ -27,7 +27,8 @@ from genbook.core import bf16_native, get_device, set_seed
 from genbook.data import TensorDL, image_dls
 from dataclasses import replace
 from genbook.dcgan import PRESETS, DCGAN, STATS, dcgan_learner, sample_images
-from genbook.train import GenLearner, fit_run, prepare_run
+from genbook.run import prepare_run
+from genbook.train import fit_run
 from genbook.vae import VAE, sample_images as vae_samples, vae_config, vae_learner, vae_stats
 
 OUT = Path(__file__).parent/'results'/'precision_cpu'
@@ -67,7 +68,7 @@ def _plain(case, model0, data, dev, n)->list:
     if case['model'] == 'dcgan':
         return bd._plain_loop(model, PRESETS[case['dataset']], image_dls(data, case['bs'], scale='gan', seed=0, device=dev).train, n + 1)
     c = vae_config(case['dataset'], case['latent'], bs=case['bs'])
-    opt, lf = torch.optim.Adam(model.parameters(), lr=c.lr), bv.VAELoss(c.likelihood, model)
+    opt, lf = torch.optim.Adam(model.parameters(), lr=c.lr), bv.VAELoss(model)
     dl = TensorDL(data.train, bs=c.bs, scale=c.scale, shuffle=True, drop_last=True, seed=0, device=dev)
     model.train()
     t = []

@@ -26,7 +26,8 @@ from fastai.callback.core import Callback
 
 from genbook.core import get_device, set_seed
 from genbook.data import ImageData, TensorDL, image_dls, mnist_sample
-from genbook.train import StopAt, fit_run, prepare_run
+from genbook.run import prepare_run
+from genbook.train import StopAt, fit_run
 from genbook.vae import VAE, VAELoss, sample_images, vae_config, vae_learner, vae_stats
 
 CASES = {'mnist_bs32': dict(dataset='mnist', latent=2, bs=32), 'anime_bs64': dict(dataset='anime', latent=128, bs=64)}
@@ -84,7 +85,7 @@ def plain_steps(case, model0, data, dev, warm, n):
     c = vae_config(case['dataset'], case['latent'], bs=case['bs'])
     model = copy.deepcopy(model0).to(dev).train()
     opt = torch.optim.Adam(model.parameters(), lr=c.lr)
-    lf = VAELoss(c.likelihood, model)
+    lf = VAELoss(model)
     dl = TensorDL(data.train, bs=c.bs, scale=c.scale, shuffle=True, drop_last=True, seed=0, device=dev)
     i, t0 = 0, None
     while True:

@@ -20,7 +20,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from genbook.cli import main as genbook
-from genbook.train import read_weights
+from genbook.run import read_weights
 
 MiB = 1 << 20
 

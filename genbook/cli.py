@@ -49,26 +49,19 @@ def _cmd_data(a):
     d = load_mnist(a.data) if a.dataset == 'mnist' else load_anime(a.data, size=a.size)
     return d.summary()
 
-def _train_kw(a)->dict:
-    return dict(epochs=a.epochs, max_steps=a.max_steps, bs=a.bs, lr=a.lr, seed=a.seed, data=a.data,
-                device=a.device, resume=a.resume, precision='bf16' if a.amp else a.precision)
+_MODEL_OPTIONS = ('latent', 'binarize', 'likelihood', 'beta1', 'channels_last')  # settings of one model or another
 
 def _cmd_train(a):
-    gan_only = dict(channels_last=a.channels_last or None, beta1=a.beta1)
-    if a.model == 'dcgan':
-        from genbook.core import GenbookError
-        vae_only = [o for o, v in (('--sched', a.sched), ('--start-from', a.start_from)) if v]
-        if vae_only: raise GenbookError(f"{', '.join(vae_only)}: {'VAE options' if len(vae_only) > 1 else 'a VAE option'}, not for the DCGAN")
-        from genbook.dcgan import train_dcgan
-        res = train_dcgan(a.dataset, a.out, **_train_kw(a), **{k: v for k, v in gan_only.items() if v is not None})
-    else:
-        from genbook.core import GenbookError
-        given = ['--' + k.replace('_', '-') for k, v in gan_only.items() if v is not None]
-        if given: raise GenbookError(f"{', '.join(given)}: DCGAN options, not for the VAE")
-        from genbook.vae import train_vae
-        res = train_vae(a.dataset, a.out, latent=a.latent, binarize=a.binarize, likelihood=a.likelihood, sched=a.sched,
-                        start_from=a.start_from, **_train_kw(a))
-    return res
+    from dataclasses import fields
+    from genbook.core import GenbookError
+    from genbook.models import get_model
+    from genbook.train import train_run
+    spec = get_model(a.model)
+    opts = {k: getattr(a, k) for k in _MODEL_OPTIONS if getattr(a, k) not in (None, False)}
+    wrong = ['--' + k.replace('_', '-') for k in opts if k not in {f.name for f in fields(spec.config)}]
+    if wrong: raise GenbookError(f"{', '.join(wrong)}: not {'an option' if len(wrong) == 1 else 'options'} of the {spec.title}")
+    return train_run(spec, a.dataset, a.out, epochs=a.epochs, max_steps=a.max_steps, bs=a.bs, lr=a.lr, sched=a.sched, seed=a.seed,
+                     data=a.data, device=a.device, resume=a.resume, precision='bf16' if a.amp else a.precision, start_from=a.start_from, **opts)
 
 def save_samples(
     x,      # uint8 images `(N, C, H, W)`
@@ -87,7 +80,7 @@ def save_samples(
 
 def _cmd_sample(a):
     from genbook.core import GenbookError
-    from genbook.train import sample_run
+    from genbook.models import sample_run
     if Path(a.out).suffix not in ('.png', '.npz'): raise GenbookError(f"cannot write samples to {Path(a.out).name}: use a .png (grid) or .npz (array) file name")
     x = sample_run(a.run, n=a.n, seed=a.seed, device=a.device)
     return dict(out=str(save_samples(x, a.out)), n=len(x), shape=list(x.shape[1:]))
@@ -102,12 +95,14 @@ def _cmd_eval(a):
     return evaluate_run(a.run, features=feats, n=a.n, iwae_k=a.iwae_k, iwae_n=a.iwae_n, gaps_n=a.gaps_n, device=a.device, data=a.data, seed=a.seed)
 
 def _cmd_classifier(a):
+    from genbook.core import cache_dir
     from genbook.metrics import classifier_path, train_mnist_classifier
     clf = train_mnist_classifier(a.data, epochs=a.epochs, seed=a.seed, device=a.device, force=a.force)
-    return dict(path=str(classifier_path()), **clf.info)
+    return dict(path=str(classifier_path(cache_dir('classifier') if a.force else None)), **clf.info)
 
 def _cmd_export(a):
-    from genbook.train import export_run, read_config
+    from genbook.run import read_config
+    from genbook.train import export_run
     d = export_run(a.run, a.dest, data=a.data)
     return dict(out=str(d), files=sorted(p.name for p in d.iterdir()), export=read_config(d)['export'])
 
@@ -135,10 +130,10 @@ def _positive_float(v:str)->float:
     if not f > 0 or f != f or f == float('inf'): raise argparse.ArgumentTypeError(f"must be a positive number, got {v}")
     return f
 
-def _add_common(p, data=True):
+def _add_common(p, data=True, seed=0):
     if data: p.add_argument('--data', metavar='PATH', help='data folder or file (default: $GENBOOK_DATA, the cache, a download, or the embedded sample)')
     p.add_argument('--device', default='auto', help='auto, cpu, cuda, cuda:N or mps (default: auto)')
-    p.add_argument('--seed', type=int, default=0, help='random seed (default: 0)')
+    p.add_argument('--seed', type=int, default=seed, help='random seed (default: 0' + (", or a resumed run's own)" if seed is None else ')'))
 
 # %% ../nbs/09_cli.ipynb #4bc7aeed
 def build_parser()->argparse.ArgumentParser:
@@ -153,25 +148,26 @@ def build_parser()->argparse.ArgumentParser:
     d.add_argument('--size', type=_positive, default=64, help='anime image side in pixels (default: 64)')
     d.set_defaults(func=_cmd_data)
 
-    t = sub.add_parser('train', help='train a DCGAN or a VAE', description='Train a model; writes config.json, history.csv, metrics.json, samples/ and checkpoints/ in --out.')
-    t.add_argument('model', choices=['dcgan', 'vae'])
+    from genbook.models import MODELS
+    t = sub.add_parser('train', help='train a model: ' + ', '.join(MODELS), description='Train a model; writes config.json, history.csv, metrics.json, samples/ and checkpoints/ in --out.')
+    t.add_argument('model', choices=list(MODELS))
     t.add_argument('dataset', choices=['mnist', 'anime'])
     t.add_argument('--out', required=True, metavar='DIR', help='run folder (must not exist, unless --resume)')
     t.add_argument('--epochs', type=_positive, help="epochs (default: the preset's, 50 as in the report)")
     t.add_argument('--max-steps', type=_positive, help='stop after this many optimizer steps')
     t.add_argument('--bs', type=_positive, help="batch size (default: the preset's)")
     t.add_argument('--lr', type=_positive_float, help="learning rate (default: the preset's)")
-    t.add_argument('--sched', choices=['constant', 'flat_cos'], help='VAE: learning-rate schedule, constant (default) or flat_cos (flat, then a cosine decay over the last quarter)')
+    t.add_argument('--sched', choices=['constant', 'flat_cos'], help='learning-rate schedule, constant (default) or flat_cos (flat, then a cosine decay over the last quarter)')
     t.add_argument('--resume', action='store_true', help='continue the run in --out from its last checkpoint')
-    t.add_argument('--start-from', metavar='DIR', help='VAE: start from the latest weights of the run in DIR, with a fresh optimiser and schedule')
+    t.add_argument('--start-from', metavar='DIR', help='start from the latest weights of a run of the same network in DIR, with a fresh optimiser and schedule')
     t.add_argument('--latent', type=_positive, help='VAE: latent dimensions (MNIST presets: 2 or 50)')
-    t.add_argument('--binarize', choices=['dynamic', 'static'], default='dynamic', help='VAE on MNIST: binarisation of the pixels (default: dynamic)')
+    t.add_argument('--binarize', choices=['dynamic', 'static'], help='VAE on MNIST: binarisation of the pixels (default: dynamic)')
     t.add_argument('--likelihood', help="VAE on anime: the decoder's likelihood (default: the report's pixel cross-entropy)")
     t.add_argument('--beta1', type=_positive_float, help="DCGAN: Adam's beta1 of both networks (default: the preset's, 0.9 MNIST, 0.5 anime)")
     t.add_argument('--precision', choices=['auto', 'fp32', 'bf16'], help="auto (default: bf16 where the device computes it natively and the model gains from it, else fp32), fp32, or bf16 (autocast; weights, optimiser and losses stay fp32); a resumed run keeps its own")
     t.add_argument('--amp', action='store_true', help='the same as --precision bf16')
     t.add_argument('--channels-last', action='store_true', help='DCGAN: channels-last memory format')
-    _add_common(t)
+    _add_common(t, seed=None)
     t.set_defaults(func=_cmd_train)
 
     s = sub.add_parser('sample', help='draw fresh samples from a trained run', description='Draw N fresh samples from the last checkpoint of a run: a PNG grid, or an .npz uint8 array (N, H, W, C).')
@@ -190,7 +186,7 @@ def build_parser()->argparse.ArgumentParser:
 
     e = sub.add_parser('eval', help='FID/KID, classifier diagnostics, ELBO/NLL of a run', description='Evaluate a run; writes DIR/eval.json and prints it.')
     e.add_argument('run', metavar='DIR', help='run folder written by genbook train')
-    e.add_argument('--features', help='comma-separated feature extractors: mnist, inception (default: mnist for MNIST runs, inception for anime)')
+    e.add_argument('--features', help="comma-separated feature spaces: mnist (genbook's digit classifier), mnist-retrained (the one genbook classifier --force trained), inception (default: mnist for MNIST runs, inception for anime)")
     e.add_argument('--n', type=_positive, default=10000, help='number of samples (default: 10000)')
     e.add_argument('--iwae-k', type=_non_negative, default=5000, help='importance samples for the VAE NLL (default: 5000; 0 skips it)')
     e.add_argument('--iwae-n', type=_positive, default=1000, help='test images scored by the VAE NLL (default: 1000)')
@@ -198,10 +194,10 @@ def build_parser()->argparse.ArgumentParser:
     _add_common(e)
     e.set_defaults(func=_cmd_eval)
 
-    k = sub.add_parser('classifier', help='train (or check) the digit classifier behind the mnist features',
-                       description="Train the MNIST classifier whose features give the digit FID/KID and whose labels give the diagnostics, cache it with its SHA-256, and print its record. A valid cached classifier is only checked and reported, unless --force.")
-    k.add_argument('--epochs', type=_positive, default=8, help='epochs of one-cycle training (default: 8)')
-    k.add_argument('--force', action='store_true', help='retrain even if a valid classifier is cached')
+    k = sub.add_parser('classifier', help='check the digit classifier behind the mnist features, or train another',
+                       description="Check genbook's own MNIST classifier (shipped with it; its features give the digit FID/KID and its labels the diagnostics) against its SHA-256 and print its record; with --force, train another into the cache: the mnist-retrained feature space, whose distances are not comparable with the mnist ones.")
+    k.add_argument('--epochs', type=_positive, default=8, help='with --force: epochs of one-cycle training (default: 8)')
+    k.add_argument('--force', action='store_true', help='train a classifier of your own into the cache (the mnist-retrained features)')
     _add_common(k)
     k.set_defaults(func=_cmd_classifier)
 
@@ -222,19 +218,20 @@ def main(
     argv:list=None, # arguments (default: `sys.argv[1:]`)
 )->int:
     "Run the `genbook` command line; returns the exit code."
-    a = build_parser().parse_args(argv)
-    warnings.showwarning = _one_line_warnings
-    for cat in (FutureWarning, DeprecationWarning): warnings.simplefilter('ignore', cat)
-    from genbook.core import GenbookError
-    log = sys.stderr if sys.stderr.isatty() else _Lines(sys.stderr)
-    try:
-        with redirect_stdout(log): res = a.func(a)
-    except GenbookError as e:
-        print(f"genbook {a.command}: error: {e}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print(f"genbook {a.command}: interrupted", file=sys.stderr)
-        return 130
+    with warnings.catch_warnings():  # the filters and the one-line format hold for this call only
+        warnings.showwarning = _one_line_warnings
+        for cat in (FutureWarning, DeprecationWarning): warnings.simplefilter('ignore', cat)
+        a = build_parser().parse_args(argv)
+        from genbook.core import GenbookError
+        log = sys.stderr if sys.stderr.isatty() else _Lines(sys.stderr)
+        try:
+            with redirect_stdout(log): res = a.func(a)
+        except GenbookError as e:
+            print(f"genbook {a.command}: error: {e}", file=sys.stderr)
+            return 2
+        except KeyboardInterrupt:
+            print(f"genbook {a.command}: interrupted", file=sys.stderr)
+            return 130
     print(json.dumps(res))
     return 0
 

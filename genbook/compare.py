@@ -9,23 +9,18 @@ __all__ = ['COLUMNS', 'GLANCE', 'REFERENCE', 'run_summary', 'table_rows', 'glanc
 
 # %% ../nbs/05_compare.ipynb #10a5ed76
 import html
-import json
 import shutil
 from datetime import datetime, timezone
 from pathlib import Path
 
 from .core import GenbookError, atomic_path
-from .train import sample_grids
+from .models import MODELS
+from .run import Run
 
 # %% ../nbs/05_compare.ipynb #b22b8340
-def _read_json(f:Path)->dict:
-    if not f.is_file(): return {}
-    try: return json.loads(f.read_text())
-    except json.JSONDecodeError as e: raise GenbookError(f"{f} is corrupt ({e}): re-run the step that writes it") from e
-
 def _figures(run:Path)->dict:
     "The pictures a run folder holds: the last sample grid, the curves, latent figures."
-    grids = sample_grids(run)
+    grids = Run(run).sample_grids()
     figs = {'samples': grids[-1]} if grids else {}
     for name in ('curves', 'manifold', 'scatter', 'interp', 'recon'):
         if (run/f'{name}.png').is_file(): figs[name] = run/f'{name}.png'
@@ -35,19 +30,18 @@ def run_summary(
     run_dir, # a run folder written by `genbook train` (and perhaps `genbook eval`)
 )->dict:
     "Everything the report needs from one run folder: config, metrics, evaluation and figures."
-    run = Path(run_dir)
-    cfg = _read_json(run/'config.json')
-    if not cfg: raise GenbookError(f"{run} is not a genbook run: it has no config.json")
-    if cfg.get('model') not in ('dcgan', 'vae') or cfg.get('dataset') not in ('mnist', 'anime'):
-        raise GenbookError(f"{run}/config.json names model {cfg.get('model')!r} on {cfg.get('dataset')!r}: the report compares dcgan and vae on mnist and anime")
-    return dict(run=str(run), name=run.name, model=cfg['model'], dataset=cfg['dataset'], config=cfg,
-                metrics=_read_json(run/'metrics.json'), eval=_read_json(run/'eval.json'), figures=_figures(run))
+    run = Run(run_dir)
+    cfg = run.config
+    if cfg.get('model') not in MODELS or cfg.get('dataset') not in ('mnist', 'anime'):
+        raise GenbookError(f"{run.path}/config.json names model {cfg.get('model')!r} on {cfg.get('dataset')!r}: the report compares {', '.join(MODELS)} on mnist and anime")
+    return dict(run=str(run.path), name=run.name, model=cfg['model'], kind=MODELS[cfg['model']].kind, dataset=cfg['dataset'], config=cfg,
+                metrics=run.metrics(), eval=run.evaluation(), figures=_figures(run.path))
 
 # %% ../nbs/05_compare.ipynb #d0c13cc9
 def _f(v, nd=3)->str: return '–' if v is None else f'{v:.{nd}f}' if isinstance(v, float) else str(v)
 
 def _disc_cell(s:dict)->str:
-    if s['model'] != 'dcgan': return 'no discriminator'
+    if s['kind'] != 'gan': return 'no discriminator'
     m, ev = s['metrics'], s['eval'].get('discriminator', {})
     parts = []
     if 'D_x' in m: parts.append(f"D(x) {_f(m['D_x'])}, D(G(z)) {_f(m.get('D_G_z'))} (last epoch, training batches)")
@@ -77,7 +71,7 @@ def _quality_cell(s:dict)->str:
     return '; '.join(parts) or 'not evaluated (run genbook eval)'
 
 def _latent_cell(s:dict)->str:
-    if s['model'] == 'dcgan':
+    if s['kind'] == 'gan':
         return 'no encoder: the latent distribution is not modelled; ' + ('see the interpolation figure' if 'interp' in s['figures'] else 'noise vectors can be interpolated (genbook latent --plot interp)')
     m, v = s['metrics'], s['eval'].get('vae', {})
     parts = [f"latent {m.get('latent', s['config'].get('latent', '?'))}"]
@@ -99,8 +93,8 @@ def table_rows(
 )->list:
     "Rows `[model, *COLUMNS]` of the comparison table of `dataset`; a model without a run is marked missing."
     rows = []
-    for model, label in (('dcgan', 'GAN'), ('vae', 'VAE')):
-        runs = [s for s in summaries if s['dataset'] == dataset and s['model'] == model]
+    for kind, label in (('gan', 'GAN'), ('vae', 'VAE')):
+        runs = [s for s in summaries if s['dataset'] == dataset and s['kind'] == kind]
         if not runs: rows.append([label] + ['missing: no run given'] * len(COLUMNS))
         for s in runs:
             rows.append([f"{label} ({s['name']})", _disc_cell(s), _time_cell(s), _quality_cell(s), _latent_cell(s)])
@@ -186,7 +180,7 @@ def compare_runs(
     for ds, title in (('mnist', 'MNIST'), ('anime', 'ANIME')):
         rows = table_rows(summaries, ds)
         md.append(f'## {title}\n\n' + _md_table(head, rows))
-        md.append(f'The figures the original report gave, for reference:\n\n' + _md_table(head, REFERENCE[ds]))
+        md.append('The figures the original report gave, for reference:\n\n' + _md_table(head, REFERENCE[ds]))
         ht.append(f'<h2>{title}</h2>\n' + _html_table(head, rows) + '\n<p>The figures the original report gave, for reference:</p>\n' + _html_table(head, REFERENCE[ds]))
         for kind, what in (('samples', 'Samples'), ('curves', 'Training curves')):
             pics = [(s['name'], figs[(s['name'], kind)]) for s in summaries if s['dataset'] == ds and (s['name'], kind) in figs]

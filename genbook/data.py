@@ -236,7 +236,7 @@ def decode_images(
             with Image.open(io.BytesIO(read())) as img:
                 img.load()
                 out.append(_to_square(img, size, min_size, name))
-        except (UnidentifiedImageError, OSError, SyntaxError, ValueError, zipfile.BadZipFile) as e: bad.append(name)
+        except (UnidentifiedImageError, OSError, SyntaxError, ValueError, zipfile.BadZipFile): bad.append(name)
     if not out: raise GenbookError(f"none of the {len(items):,} images in {src} could be decoded (e.g. {bad[0]}): the download is corrupt")
     if bad: warnings.warn(f"skipped {len(bad):,} of {len(items):,} images in {src} that could not be decoded (e.g. {bad[0]})")
     return np.stack(out)

@@ -17,9 +17,9 @@ import torch
 from scipy.stats import norm
 
 from .core import GenbookError, atomic_path, save_grid, show_grid
-from .data import load_anime, load_mnist, mnist_sample
-from .train import load_run
-from .vae import VAE, fixed_inputs, vae_config
+from .models import load_run
+from .run import Run
+from .vae import fixed_inputs
 
 # %% ../nbs/03a_latent.ipynb #0664b017
 def _dev(model): return next(model.parameters()).device
@@ -207,15 +207,6 @@ def interpolate_gan(
 # %% ../nbs/03a_latent.ipynb #9b54576a
 PLOTS = ('manifold', 'scatter', 'interp', 'recon', 'samples')
 
-def _run_test_images(cfg:dict, data=None):
-    "The held-out images (and labels) of the data set a run was trained on."
-    if data is None and cfg.get('data_source') == 'embedded': ds = mnist_sample()
-    elif cfg.get('dataset') == 'anime': ds = load_anime(data if data is not None else cfg.get('data'))
-    else:
-        p = data if data is not None else cfg.get('data_path')
-        ds = load_mnist(p) if p and Path(p).is_dir() else load_mnist(download=False)
-    return ds.test, ds.test_labels
-
 def _save_figure(fig, out:Path)->Path:
     with atomic_path(out) as tmp: fig.savefig(tmp, format='png', dpi=100, bbox_inches='tight')
     return out
@@ -233,15 +224,16 @@ def latent_figure(
     if plot not in PLOTS: raise GenbookError(f"unknown plot {plot!r}: use one of {', '.join(PLOTS)}")
     out = Path(out)
     if out.suffix.lower() != '.png': raise GenbookError(f"latent figures are PNG images: name the output FILE.png, not {out.name}")
-    model, cfg, mod = load_run(run_dir, device)
-    kind = cfg.get('model')
-    if kind == 'dcgan':
+    model, cfg, spec = load_run(run_dir, device)
+    if plot not in spec.plots:
+        raise GenbookError(f"the {plot} plot needs an encoder, and {run_dir} is a {spec.title} run: use --plot {' or '.join(spec.plots)}")
+    if spec.kind == 'gan':
         if plot == 'interp': return save_grid(interpolate_gan(model, seed=seed), out, nrow=10)
-        if plot == 'samples': return save_grid(mod.sample_images(model, 64, seed), out)
-        raise GenbookError(f"the {plot} plot needs an encoder, and {run_dir} is a DCGAN run: use --plot interp or samples")
+        return save_grid(spec.sample(model, 64, seed), out)
     if plot == 'manifold': return save_grid(manifold(model), out, nrow=20, lo=0, hi=1)
     if plot == 'samples': return save_grid(prior_samples(model, 64, seed), out, lo=0, hi=1)
-    x, y = _run_test_images(cfg, data)
+    ds = Run(run_dir).data(data)
+    x, y = ds.test, ds.test_labels
     idx = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed))
     if plot == 'recon': return save_grid(reconstructions(model, x[idx[:16]]), out, nrow=16, lo=0, hi=1)
     if plot == 'interp':

@@ -10,7 +10,7 @@ __all__ = ['MNIST_CLASSIFIER', 'MNIST_CLASSIFIER_SHA256', 'FEATURES', 'DEFAULT_F
            'load_classifier', 'random_shift', 'RandomShift', 'train_mnist_classifier', 'tf_bilinear_resize',
            'inception_net', 'InceptionFeatures', 'ClassifierFeatures', 'feature_extractor', 'extract_features',
            'cached_features', 'fid_kid', 'real_subset', 'distances_with_floor', 'classifier_diagnostics',
-           'discriminator_prob', 'run_data', 'evaluate_run']
+           'discriminator_prob', 'evaluate_run']
 
 # %% ../nbs/04_metrics.ipynb #56713dde
 import hashlib
@@ -24,7 +24,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 from fastai.callback.core import Callback
-from fastai.callback.schedule import fit_one_cycle
+from fastai.callback.schedule import fit_one_cycle  # noqa: F401 (adds Learner.fit_one_cycle)
 from fastai.learner import Learner
 from fastai.metrics import accuracy
 from safetensors import SafetensorError
@@ -34,8 +34,9 @@ from torchmetrics.image.fid import FrechetInceptionDistance
 from torchmetrics.image.kid import KernelInceptionDistance
 
 from .core import ASSETS, GenbookError, atomic_path, cache_dir, get_device, set_seed, write_json
-from .data import ImageData, find_data, image_dls, load_mnist, scale_batch
-from .train import checkpoint_steps, load_run, read_config, sample_run
+from .data import ImageData, image_dls, load_mnist, scale_batch
+from .models import load_run, sample_run
+from .run import Run, checkpoint_steps, read_config
 
 # %% ../nbs/04_metrics.ipynb #4483e56c
 class _GivenFeatures(nn.Module):
@@ -406,16 +407,6 @@ def discriminator_prob(
 # %% ../nbs/04_metrics.ipynb #5fc03fdd
 DEFAULT_FEATURES = dict(mnist=('mnist',), anime=('inception',))
 
-def run_data(
-    cfg:dict,      # a run's `config.json`
-    data=None,     # an `ImageData`, or where to read the data set (default: where the run read it, else the usual search)
-)->ImageData:
-    "The real images a run was trained on, checked against its record (their `test` part is the reference of every distance)."
-    name = cfg.get('dataset')
-    if name not in ('mnist', 'anime'): raise GenbookError(f"unknown data set {name!r} in config.json: genbook knows mnist and anime")
-    expected = cfg.get('data_id') or dict(dataset=name, n_train=cfg.get('n_train'), shape=cfg.get('image_shape'))
-    return find_data(name, data, cfg.get('data_path'), cfg.get('data_source'), expected)
-
 def evaluate_run(
     run_dir,               # a run folder with `config.json` and a checkpoint
     features=None,         # feature spaces, from `FEATURES` (default: `mnist` for MNIST runs, `inception` for anime)
@@ -433,7 +424,7 @@ def evaluate_run(
     cfg = read_config(run_dir)
     bce = cfg.get('likelihood') == 'bce'  # the anime VAE's loss, not a likelihood: no bounds
     if gaps_n and bce: raise GenbookError("inference gaps need a likelihood: this run's BCE loss is not one (train with --likelihood logistic)")
-    data = run_data(cfg, data)
+    data = Run(run_dir).data(data)
     features = tuple(DEFAULT_FEATURES[data.name] if features is None else ([features] if isinstance(features, str) else features))
     bad = [f for f in features if f not in FEATURES]
     if bad: raise GenbookError(f"unknown features {bad[0]!r}: use one of {', '.join(FEATURES)}")
@@ -450,18 +441,8 @@ def evaluate_run(
             clf = ext.clf
             out['classifier'] = dict(test_accuracy=clf.info.get('test_accuracy'), features_id=ext.key, samples=classifier_diagnostics(fake, clf, bs),
                                      real=classifier_diagnostics(real_subset(data, n, seed), clf, bs))
-    if cfg.get('model') in ('dcgan', 'vae'):
-        model, _, mod = load_run(run_dir, dev)
-        if cfg['model'] == 'dcgan':
-            out['discriminator'] = discriminator_prob(model.D, fake, data.test[:n], bs)
-        else:
-            vae = mod.evaluate_vae(model, data.test, bs)
-            out['vae'] = {'test_recon': vae['recon'], 'test_kl': vae['kl'], ('test_loss' if bce else 'test_neg_elbo'): vae['loss'], **({'test_bpd': vae['bpd']} if 'bpd' in vae else {})}
-            if bce: out['vae']['note'] = 'BCE + KL loss on [0, 1] pixels: not an ELBO, so no IWAE bound'
-            elif iwae_k > 0:
-                iw = mod.iwae_nll(model, data.test, k=iwae_k, n=iwae_n)
-                out['vae'].update(iwae_nll=iw['nll'], iwae_se=iw['se'], iwae_elbo=iw['elbo'], iwae_k=iw['k'], iwae_n=iw['n'], **({'iwae_bpd': iw['bpd']} if 'bpd' in iw else {}))
-            if gaps_n > 0: out['vae']['gaps'] = mod.inference_gaps(model, data.test, n=gaps_n)
+    model, _, spec = load_run(run_dir, dev)
+    if spec.evaluate: out.update(spec.evaluate(model, fake, data, bs, iwae_k=iwae_k, iwae_n=iwae_n, gaps_n=gaps_n))
     out['seconds'] = round(time.perf_counter() - t0, 1)
     write_json(run_dir/'eval.json', out)
     return out

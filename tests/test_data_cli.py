@@ -185,10 +185,11 @@ def test_help(cmd):
     (['train', 'gan', 'mnist', '--out', 'x'], "invalid choice: 'gan'"),
     (['train', 'dcgan', 'mnist', '--out', 'x', '--lr', 'nan'], 'must be a positive number'),
     (['data', 'anime', '--size', 'big'], "invalid int value: 'big'"),
-    (['train', 'vae', 'mnist', '--out', 'x', '--channels-last', '--beta1', '0.5'], '--channels-last, --beta1: DCGAN options, not for the VAE'),
+    (['train', 'vae', 'mnist', '--out', 'x', '--channels-last', '--beta1', '0.5'], '--beta1, --channels-last: not options of the VAE'),
     (['train', 'dcgan', 'mnist', '--out', 'x', '--precision', 'fp16'], "invalid choice: 'fp16'"),
-    (['train', 'dcgan', 'mnist', '--out', 'x', '--sched', 'flat_cos'], '--sched: a VAE option, not for the DCGAN'),
-    (['train', 'dcgan', 'mnist', '--out', 'x', '--start-from', 'y'], '--start-from: a VAE option, not for the DCGAN'),
+    (['train', 'dcgan', 'mnist', '--out', 'x', '--latent', '2'], '--latent: not an option of the DCGAN'),
+    (['train', 'dcgan', 'mnist', '--out', 'x', '--start-from', 'no/such/run'], 'is not a genbook run'),
+    (['train', 'vae', 'anime', '--out', 'x', '--binarize', 'static'], "binarisation is for MNIST's digits"),
     (['train', 'vae', 'mnist', '--out', 'x', '--sched', 'cosine'], "invalid choice: 'cosine'"),
 ])
 def test_bad_arguments_one_line(args, msg):

@@ -170,6 +170,7 @@ def test_classifier_command_reports_the_shipped_one_and_force_retrains(tmp_path)
     forced = ok_json(genbook('classifier', '--epochs', '1', '--force', '--device', 'cpu', cache=tmp_path, env=ENV))
     assert (forced['features'], forced['data'], forced['n_test']) == ('mnist-retrained', 'embedded', 1000)
     assert 0.5 < forced['test_accuracy'] <= 1 and forced['sha256'] != MNIST_CLASSIFIER_SHA256
+    assert Path(forced['path']) == tmp_path/'classifier'/'mnist_cnn.safetensors'
     rec = json.loads((tmp_path/'classifier'/'mnist_cnn.json').read_text())
     assert (rec['sha256'], rec['features_id']) == (forced['sha256'], forced['features_id']) == (rec['sha256'], features_id(rec['sha256']))
     again = ok_json(genbook('classifier', '--device', 'cpu', cache=tmp_path, env=ENV))

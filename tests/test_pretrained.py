@@ -11,7 +11,8 @@ from cli import ROOT, genbook, ok_json, one_line_error
 from genbook.core import ASSETS
 from genbook.data import mnist_sample, write_idx
 from genbook.metrics import MNIST_CLASSIFIER_SHA256, features_id
-from genbook.train import WEIGHTS, checkpoint_steps, load_checkpoint, load_run, read_config, sample_run
+from genbook.models import load_run, sample_run
+from genbook.run import WEIGHTS, checkpoint_steps, load_checkpoint, read_config
 
 PRETRAINED = ROOT/'pretrained'
 FOLDERS = sorted(p for p in PRETRAINED.iterdir() if p.is_dir()) if PRETRAINED.is_dir() else []
