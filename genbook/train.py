@@ -78,14 +78,14 @@ class EpochRecorder(Recorder):
         super().after_batch()
         del self.losses[:], self.lrs[:]
     def after_epoch(self):
-        if self.epoch >= self.learn.start_epoch: super().after_epoch()
+        if self.epoch >= self.learn.first_epoch: super().after_epoch()
 
 class EpochProgress(ProgressCallback):
     "fastai's progress bars; a resumed fit's bar runs over the epochs left and names the epoch under way."
     @property
     def name(self)->str: return 'progress'
     def before_fit(self):  # fastai's, with the bar over the epochs left
-        if self.create_mbar: self.mbar = master_bar(list(range(self.learn.start_epoch, self.n_epoch)))
+        if self.create_mbar: self.mbar = master_bar(list(range(self.learn.first_epoch, self.n_epoch)))
         if self.learn.logger != noop:
             self.old_logger, self.learn.logger = self.logger, self.write_row
             self.write_row(self.recorder.metric_names)
@@ -94,8 +94,8 @@ class EpochProgress(ProgressCallback):
         "Write a row of the progress table under the bar."
         if getattr(self, 'mbar', False): self.mbar.write([f'{l:.6f}' if isinstance(l, float) else str(l) for l in log], table=True)
     def before_epoch(self):
-        if self.epoch < self.learn.start_epoch or not getattr(self, 'mbar', False): return
-        self.mbar.update(self.epoch - self.learn.start_epoch)
+        if self.epoch < self.learn.first_epoch or not getattr(self, 'mbar', False): return
+        self.mbar.update(self.epoch - self.learn.first_epoch)
         self.mbar.main_bar.comment = f'epoch {self.epoch + 1} of {self.n_epoch}'
 
 class GenLearner(Learner):
@@ -110,7 +110,7 @@ class GenLearner(Learner):
         super().__init__(dls, model, loss_func=loss_func or _no_loss, lr=None, cbs=cbs)
         self.remove_cbs([c for c in self.cbs if isinstance(c, (Recorder, ProgressCallback))])
         self.add_cbs([EpochRecorder(), EpochProgress()])
-        self.opt, self.stats, self.start_epoch = opt, {}, 0
+        self.opt, self.stats, self.first_epoch = opt, {}, 0
         self.interrupted, self.diverged = False, None
 
 def _no_loss(*args): raise GenbookError("this model has no fastai loss function")
@@ -289,7 +289,7 @@ class Checkpoint(Callback):
         self.pos = (0, 0)
         if not self.resume: return
         w, st = load_checkpoint(self.folder.parent)
-        if st['epoch'] != self.learn.start_epoch: raise GenbookError(f"the checkpoint in {self.folder} starts epoch {st['epoch'] + 1}, the fit epoch {self.learn.start_epoch + 1}")
+        if st['epoch'] != self.learn.first_epoch: raise GenbookError(f"the checkpoint in {self.folder} starts epoch {st['epoch'] + 1}, the fit epoch {self.learn.first_epoch + 1}")
         try: self.learn.model.load_state_dict(w)
         except RuntimeError as e: raise GenbookError(f"checkpoint in {self.folder} does not fit this model: {str(e).splitlines()[0]}") from e
         self.learn.opt.load_state_dict(st['opt'])
@@ -321,7 +321,7 @@ class Checkpoint(Callback):
         self.last = self.pos
 
     def after_epoch(self):
-        if self.epoch < self.learn.start_epoch: return  # skipped by a resumed fit
+        if self.epoch < self.learn.first_epoch: return  # skipped by a resumed fit
         self.pos = (self.epoch + 1, 0)
         self.save()
     def after_cancel_fit(self):
@@ -345,7 +345,7 @@ class SampleGrid(Callback):
         self.last = self.learn.train_iter
 
     def after_epoch(self):
-        if self.epoch >= self.learn.start_epoch: self._save(f'epoch_{self.epoch + 1:03d}.png')
+        if self.epoch >= self.learn.first_epoch: self._save(f'epoch_{self.epoch + 1:03d}.png')
     def after_cancel_fit(self):
         if not self.learn.diverged and self.learn.train_iter not in (0, self.last): self._save(f'step_{self.learn.train_iter:08d}.png')
 
@@ -411,7 +411,7 @@ def _ctrl_c_flag(learn):
     try: yield
     finally: signal.signal(signal.SIGINT, prev)
 
-def _start_epoch(run:Run)->int:
+def _first_epoch(run:Run)->int:
     "The epoch the latest checkpoint of `run` is in (0 when it cannot be read: `load_checkpoint` then says why)."
     try: return (run.latest() or {}).get('epoch', 0)
     except GenbookError: return 0
@@ -436,9 +436,9 @@ def fit_run(
     hist = History(stats, run_dir/'history.csv')
     cbs = [hist, NaNGuard(), Checkpoint(run_dir/'checkpoints', resume), StopAt(max_steps), *(cbs or [])]
     if sample_fn is not None: cbs.append(SampleGrid(sample_fn, run_dir/'samples', seed=seed))
-    learn.diverged, learn.start_epoch = None, _start_epoch(run) if resume else 0
+    learn.diverged, learn.first_epoch = None, _first_epoch(run) if resume else 0
     with _ctrl_c_flag(learn), learn.added_cbs(cbs), (nullcontext() if show else learn.removed_cbs(learn.progress)), (nullcontext() if show else learn.no_logging()):
-        learn.fit(epochs, start_epoch=learn.start_epoch)
+        learn.fit(epochs, start_epoch=learn.first_epoch)
         part = hist.partial_row()
     if learn.diverged:
         ptr = run.latest()
