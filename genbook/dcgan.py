@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from fastai.callback.core import Callback, CancelValidException
 from fastai.callback.core import TrainEvalCallback
 
-from .core import GenbookError, to_uint8
+from .core import GenbookError, eval_mode, model_device, to_uint8
 from .data import image_dls
 from .train import Autocast, GenLearner, ModelSpec, Optimizers, train_run
 
@@ -178,13 +178,9 @@ def sample_images(
     chunk:int=500,    # images generated at once
 )->torch.Tensor:
     "`n` generated images as uint8 `(n, C, H, W)`."
-    device = device or next(model.parameters()).device
+    device = device or model_device(model)
     z = torch.randn(n, model.nz, generator=torch.Generator().manual_seed(seed))
-    was = model.G.training
-    model.G.eval()
-    try: x = torch.cat([to_uint8(model.G(zb.to(device))) for zb in z.split(chunk)])
-    finally: model.G.train(was)
-    return x
+    with eval_mode(model.G): return torch.cat([to_uint8(model.G(zb.to(device))) for zb in z.split(chunk)])
 
 # %% ../nbs/02_dcgan.ipynb #72e66f01
 def _autocast(x:torch.Tensor, amp:bool): return torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=amp)

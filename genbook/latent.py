@@ -16,14 +16,12 @@ import numpy as np
 import torch
 from scipy.stats import norm
 
-from .core import GenbookError, atomic_path, save_grid, show_grid
+from .core import GenbookError, atomic_path, eval_mode, model_device, save_grid, show_grid
 from .models import load_run
 from .run import Run
 from .vae import fixed_inputs
 
 # %% ../nbs/03a_latent.ipynb #0664b017
-def _dev(model): return next(model.parameters()).device
-
 @torch.no_grad()
 def decode_means(
     model,                # a `genbook.vae.VAE`
@@ -31,11 +29,8 @@ def decode_means(
     bs:int=1000,          # codes per pass
 )->torch.Tensor:
     "Mean images of $p(x\\mid z)$ for the codes `z`, floats in [0, 1] `(N, C, H, W)` on the CPU."
-    was, dev = model.training, _dev(model)
-    model.eval()
-    out = torch.cat([torch.sigmoid(model.decode(z[i:i+bs].to(dev))).cpu() for i in range(0, len(z), bs)])
-    model.train(was)
-    return out
+    dev = model_device(model)
+    with eval_mode(model): return torch.cat([torch.sigmoid(model.decode(z[i:i+bs].to(dev))).cpu() for i in range(0, len(z), bs)])
 
 @torch.no_grad()
 def latent_means(
@@ -44,12 +39,8 @@ def latent_means(
     bs:int=1000,          # images per pass
 )->torch.Tensor:
     "The means of $q(z\\mid x)$ for the images `x`, `(N, latent)` on the CPU."
-    was, dev = model.training, _dev(model)
-    model.eval()
-    xs = fixed_inputs(x, model.cfg)
-    out = torch.cat([model.encode(xs[i:i+bs].to(dev))[0].cpu() for i in range(0, len(xs), bs)])
-    model.train(was)
-    return out
+    dev, xs = model_device(model), fixed_inputs(x, model.cfg)
+    with eval_mode(model): return torch.cat([model.encode(xs[i:i+bs].to(dev))[0].cpu() for i in range(0, len(xs), bs)])
 
 # %% ../nbs/03a_latent.ipynb #4ab59c97
 def quantile_grid(
@@ -198,11 +189,7 @@ def interpolate_gan(
     "Generated images along great circles between pairs of noise vectors, `(pairs*steps, C, H, W)` in [-1, 1]."
     g = torch.Generator().manual_seed(seed)
     z = torch.cat([slerp(torch.randn(model.nz, generator=g), torch.randn(model.nz, generator=g), steps) for _ in range(pairs)])
-    was, dev = model.G.training, _dev(model)
-    model.G.eval()
-    try: x = model.G(z.to(dev)).cpu()
-    finally: model.G.train(was)
-    return x
+    with eval_mode(model.G): return model.G(z.to(model_device(model))).cpu()
 
 # %% ../nbs/03a_latent.ipynb #9b54576a
 PLOTS = ('manifold', 'scatter', 'interp', 'recon', 'samples')

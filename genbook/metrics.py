@@ -33,7 +33,7 @@ from torch import nn
 from torchmetrics.image.fid import FrechetInceptionDistance
 from torchmetrics.image.kid import KernelInceptionDistance
 
-from .core import ASSETS, GenbookError, atomic_path, cache_dir, get_device, set_seed, write_json
+from .core import ASSETS, GenbookError, atomic_path, cache_dir, eval_mode, get_device, model_device, set_seed, write_json
 from .data import ImageData, image_dls, load_mnist, scale_batch
 from .models import load_run, sample_run
 from .run import Run, checkpoint_steps, read_config
@@ -309,7 +309,7 @@ def extract_features(
     _check_images(x)
     if isinstance(ext, ClassifierFeatures) and tuple(x.shape[1:]) != (1, 28, 28):
         raise GenbookError(f"mnist features are for 28x28 grey digits, got images of shape {tuple(x.shape[1:])}: use inception")
-    dev = next(ext.parameters()).device
+    dev = model_device(ext)
     return torch.cat([ext(x[i:i+bs].to(dev)).float().cpu() for i in range(0, len(x), bs)])
 
 def cached_features(
@@ -375,8 +375,8 @@ def classifier_diagnostics(
 )->dict:
     "Label histogram and entropy, missing digits, mean confidence and classifier score of `x`."
     _check_images(x, 'digits')
-    dev = next(clf.parameters()).device
-    p = torch.cat([F.softmax(clf.eval()(x[i:i+bs].to(dev).float() / 255), 1).double().cpu() for i in range(0, len(x), bs)])
+    dev = model_device(clf)
+    with eval_mode(clf): p = torch.cat([F.softmax(clf(x[i:i+bs].to(dev).float() / 255), 1).double().cpu() for i in range(0, len(x), bs)])
     hist = torch.bincount(p.argmax(1), minlength=10).double() / len(p)
     py = p.mean(0)
     kl = (p * (p.clamp_min(1e-30).log() - py.clamp_min(1e-30).log())).sum(1)
@@ -396,10 +396,9 @@ def discriminator_prob(
 )->dict:
     "Mean probability of 'real' that `disc` gives to `fake` and to `real` images."
     _check_images(fake, 'generated images'); _check_images(real, 'real images')
-    disc = disc.eval()
-    dev = next(disc.parameters()).device
+    dev = model_device(disc)
     def _mean(x):
-        out = torch.cat([disc(scale_batch(x[i:i+bs].to(dev), 'gan')).reshape(-1).double().cpu() for i in range(0, len(x), bs)])
+        with eval_mode(disc): out = torch.cat([disc(scale_batch(x[i:i+bs].to(dev), 'gan')).reshape(-1).double().cpu() for i in range(0, len(x), bs)])
         if len(out) != len(x): raise GenbookError(f"the discriminator gave {len(out)} outputs for {len(x)} images: expected one per image")
         return float((torch.sigmoid(out) if logits else out).mean())
     return dict(d_fake=_mean(fake), d_real=_mean(real), n_fake=len(fake), n_real=len(real))

@@ -34,7 +34,7 @@ from fastprogress.fastprogress import format_time, master_bar
 from PIL import Image
 from safetensors.torch import save_file
 
-from .core import GenbookError, atomic_path, get_device, resolve_precision, rng_state, save_grid, set_rng_state, set_seed, write_json
+from .core import GenbookError, atomic_path, get_device, model_device, resolve_precision, rng_state, save_grid, set_rng_state, set_seed, write_json
 from .data import data_identity, load_dataset
 from .run import WEIGHTS, Run, _check_budget, _jsonable, checkpoint_steps, load_checkpoint, read_config, sample_grids, save_checkpoint
 
@@ -340,7 +340,7 @@ class SampleGrid(Callback):
         self.sample_fn, self.folder, self.n, self.seed, self.last = sample_fn, Path(folder), n, seed, None
 
     def _save(self, name):
-        dev = next(self.learn.model.parameters()).device
+        dev = model_device(self.learn.model)
         save_grid(self.sample_fn(self.learn.model, self.n, self.seed, dev), self.folder/name)
         self.last = self.learn.train_iter
 
@@ -446,7 +446,7 @@ def fit_run(
         raise GenbookError(f"training diverged: {learn.diverged}; {kept}. Lower the learning rate (--lr) and start a new run.")
     hist.write(part)
     stopped = 'interrupted' if learn.interrupted else ('max_steps' if part or (max_steps and learn.train_iter >= max_steps) else 'finished')
-    metrics = run_metrics(hist.rows + ([part] if part else []), next(learn.model.parameters()).device, stopped)
+    metrics = run_metrics(hist.rows + ([part] if part else []), model_device(learn.model), stopped)
     run.write_metrics({**metrics, **(extra or {})})
     if sample_fn is not None: make_gif(run_dir)
     if hist.rows or part: plot_curves(run_dir, panels)

@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from fastai.callback.core import Callback, CancelValidException
 from torch import nn
 
-from .core import GenbookError
+from .core import GenbookError, eval_mode, model_device
 from .data import image_dls, scale_batch
 from .train import Autocast, GenLearner, ModelSpec, Optimizers, train_run
 
@@ -224,7 +224,7 @@ def fixed_inputs(
 
 def _fixed_batches(model, x, bs, seed=None):
     "The model's fixed inputs for `x` in batches on its device, drawn under `seed` forked off the global generators (consume them all)."
-    dev = next(model.parameters()).device
+    dev = model_device(model)
     seed = model.cfg.test_seed if seed is None else seed
     xs = fixed_inputs(x, model.cfg, seed)
     with torch.random.fork_rng(devices=[dev] if dev.type == 'cuda' else []):
@@ -241,13 +241,11 @@ def evaluate_vae(
     seed:int=None,     # seed of the binarisation and of the draws of z (default: `cfg.test_seed`)
 )->dict:
     "Mean reconstruction, KL and loss per image over `x` (one draw of z each), in nats."
-    cfg, was_training = model.cfg, model.training
-    model.eval()
-    rec = kl = 0.
-    for xb in _fixed_batches(model, x, bs, seed):
-        r, k = elbo_terms(model, model(xb), xb)
-        rec, kl = rec + r.sum(), kl + k.sum()
-    model.train(was_training)
+    cfg, rec, kl = model.cfg, 0., 0.
+    with eval_mode(model):
+        for xb in _fixed_batches(model, x, bs, seed):
+            r, k = elbo_terms(model, model(xb), xb)
+            rec, kl = rec + r.sum(), kl + k.sum()
     n = len(x)
     res = dict(recon=float(rec)/n, kl=float(kl)/n)
     res['loss'] = res['recon'] + res['kl']
@@ -305,13 +303,11 @@ def iwae_nll(
 )->dict:
     "The IWAE estimate of the negative log-likelihood in nats per image over (the first `n` of) `x`, with its standard error, and the ELBO from the same draws."
     _check_k(k)
-    cfg, x, was_training = model.cfg, x[:n] if n else x, model.training
-    model.eval()
-    lk, elbo = [], []
-    for xb in _fixed_batches(model, x, bs or max(1, min(len(x), 40_000 // k)), seed):
-        lw = log_weights(model, xb, k).double().cpu()
-        lk.append(_bound(lw)); elbo.append(lw.mean(1))
-    model.train(was_training)
+    cfg, x, lk, elbo = model.cfg, x[:n] if n else x, [], []
+    with eval_mode(model):
+        for xb in _fixed_batches(model, x, bs or max(1, min(len(x), 40_000 // k)), seed):
+            lw = log_weights(model, xb, k).double().cpu()
+            lk.append(_bound(lw)); elbo.append(lw.mean(1))
     lk, elbo = torch.cat(lk), torch.cat(elbo)
     res = dict(nll=-float(lk.mean()), se=_se(lk), elbo=float(elbo.mean()), gap=float((lk - elbo).mean()), gap_se=_se(lk - elbo), k=k, n=len(x))
     if cfg.likelihood == 'logistic': res['bpd'] = res['nll'] / (math.log(2) * cfg.nc * cfg.size**2)
@@ -327,13 +323,9 @@ def sample_images(
     chunk:int=500,    # images decoded at once
 )->torch.Tensor:
     "`n` images decoded from codes drawn from the prior $\\mathcal N(0, I)$, as uint8 `(n, C, H, W)`."
-    device = device or next(model.parameters()).device
+    device = device or model_device(model)
     z = torch.randn(n, model.latent, generator=torch.Generator().manual_seed(seed))
-    was = model.training
-    model.eval()
-    try: x = torch.cat([torch.sigmoid(model.decode(zb.to(device))).mul(255).round().to(torch.uint8).cpu() for zb in z.split(chunk)])
-    finally: model.train(was)
-    return x
+    with eval_mode(model): return torch.cat([torch.sigmoid(model.decode(zb.to(device))).mul(255).round().to(torch.uint8).cpu() for zb in z.split(chunk)])
 
 # %% ../nbs/03_vae.ipynb #b8da240e
 def test_stat(
@@ -463,22 +455,20 @@ def fit_posterior(
     draws:int=8,        # codes per image in each step's ELBO estimate
 )->tuple:
     "A Gaussian per image fitted by gradient ascent on its ELBO, starting from the encoder's: `(mu, logvar)`, each `(B, latent)`."
-    was_training = model.training
-    model.eval()
     grads = [p.requires_grad for p in model.parameters()]
     for p in model.parameters(): p.requires_grad_(False)
     try:
-        with torch.no_grad(): mu, logvar = (t.clone().requires_grad_() for t in model.encode(x))
-        opt = torch.optim.Adam([mu, logvar], lr=lr)
-        xs = x.expand(draws, *x.shape).flatten(0, 1)                              # (draws*B, C, H, W)
-        for _ in range(steps):
-            z = mu + (0.5*logvar).exp() * torch.randn(draws, *mu.shape, device=mu.device)
-            rec = model.nll(model.decode(z.flatten(0, 1)), xs).view(draws, -1).mean(0)  # (B,)
-            loss = (rec + kl_normal(mu, logvar)).sum()                              # images are independent: one sum, a gradient each
-            opt.zero_grad(); loss.backward(); opt.step()
+        with eval_mode(model):
+            with torch.no_grad(): mu, logvar = (t.clone().requires_grad_() for t in model.encode(x))
+            opt = torch.optim.Adam([mu, logvar], lr=lr)
+            xs = x.expand(draws, *x.shape).flatten(0, 1)                              # (draws*B, C, H, W)
+            for _ in range(steps):
+                z = mu + (0.5*logvar).exp() * torch.randn(draws, *mu.shape, device=mu.device)
+                rec = model.nll(model.decode(z.flatten(0, 1)), xs).view(draws, -1).mean(0)  # (B,)
+                loss = (rec + kl_normal(mu, logvar)).sum()                              # images are independent: one sum, a gradient each
+                opt.zero_grad(); loss.backward(); opt.step()
     finally:
         for p, g in zip(model.parameters(), grads): p.requires_grad_(g)
-        model.train(was_training)
     return mu.detach(), logvar.detach()
 
 def inference_gaps(
