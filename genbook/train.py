@@ -7,7 +7,7 @@ Docs: https://genbook.github.io/genbook/train.html.md"""
 # %% auto #0
 __all__ = ['SCHEDULES', 'Optimizers', 'EpochRecorder', 'EpochProgress', 'GenLearner', 'StatefulCallback', 'History', 'NaNGuard',
            'StopAt', 'lr_schedule', 'LRSchedule', 'Autocast', 'Checkpoint', 'SampleGrid', 'make_gif', 'plot_curves',
-           'run_metrics', 'fit_run', 'ModelSpec', 'warm_start', 'train_run', 'export_run']
+           'run_metrics', 'fit_run', 'ModelSpec', 'start_weights', 'load_weights', 'train_run', 'export_run']
 
 # %% ../nbs/01b_train.ipynb #7b19d74c
 import csv
@@ -480,21 +480,27 @@ class ModelSpec:
         names = {f.name for f in fields(self.config)}
         return self.config(**{k: tuple(v) if isinstance(v, list) else v for k,v in cfg.items() if k in names})
 
-def warm_start(
+def start_weights(
     run_dir,        # the run whose latest weights start the new one
-    model,          # the new run's freshly built model
-    cfg:dict,       # the new run's config
+    cfg:dict,       # the new run's settings
     keys=(),        # settings of the network that both runs must share
-)->dict:
-    "Load the latest weights of `run_dir` into `model` (a warm start); returns how far that run had trained, for `config.json`."
+)->tuple:
+    "The latest weights of `run_dir` for a warm start of a run with settings `cfg`, and how far that run had trained (for `config.json`)."
     src = read_config(run_dir)
     for k in ('model', *keys):
         if src.get(k) != _jsonable(cfg.get(k)):
             raise GenbookError(f"{run_dir} was trained with {k}={src.get(k)!r}, not {cfg.get(k)!r}: start from a run of the same network")
     w, st = load_checkpoint(run_dir)
+    return w, dict(epochs=st['epoch'], steps=st['train_iter'])
+
+def load_weights(
+    model,          # a freshly built model
+    w:dict,         # weights from a checkpoint
+    source,         # where they come from, for the error
+):
+    "Load `w` into `model`, with one clear error when they do not fit."
     try: model.load_state_dict(w)
-    except RuntimeError as e: raise GenbookError(f"the checkpoint of {run_dir} does not fit this model: {str(e).splitlines()[0]}") from e
-    return dict(epochs=st['epoch'], steps=st['train_iter'])
+    except RuntimeError as e: raise GenbookError(f"the checkpoint of {source} does not fit this model: {str(e).splitlines()[0]}") from e
 
 # %% ../nbs/01b_train.ipynb #1166ea7f
 def train_run(
@@ -531,7 +537,7 @@ def train_run(
     cfg = dict(model=spec.name, dataset=dataset, max_steps=max_steps, seed=seed, device=str(dev), **given)
     if start_from is not None:
         cfg['start_from'] = str(Path(start_from).expanduser().resolve())
-        if not resume: warm_start(start_from, spec.build(c0), dict(asdict(c0), model=spec.name, dataset=dataset), spec.network)  # fails before the folder is made
+        if not resume: start = start_weights(start_from, dict(asdict(c0), model=spec.name, dataset=dataset), spec.network)  # before the folder is made
     if isinstance(data, (str, Path)): cfg['data'] = str(data)
     cfg = run.prepare(cfg, resume, defaults=dict(seed=0, max_steps=None, **asdict(spec.preset(dataset))))
     ds = load_dataset(dataset, data if data is not None else cfg.get('data'))
@@ -542,7 +548,9 @@ def train_run(
     dls = spec.dls(ds, c, cfg['seed'], dev)
     set_seed(cfg['seed'])
     model = spec.build(c).to(dev)
-    if cfg.get('start_from') and not resume: cfg['started_at'] = warm_start(cfg['start_from'], model, cfg, spec.network)
+    if start_from is not None and not resume:
+        load_weights(model, start[0], start_from)
+        cfg['started_at'] = start[1]
     run.write_config(cfg)
     learn = spec.learner(c, dls, model, ds, show)
     f = lr_schedule(getattr(c, 'sched', 'constant'), c.lr)
