@@ -69,7 +69,7 @@ def smoke(work:Path, data:dict, device:str, steps:int=4):
         _run(['train', model, ds, '--out', run, '--resume', '--max-steps', str(2*steps), '--device', device, *_data_args(name, data)])
         _run(['sample', run, '--n', '16', '--out', str(s/f'{name}.png'), '--device', device])
     _run(['latent', str(s/'vae_mnist'), '--plot', 'manifold', '--out', str(s/'manifold.png'), '--device', device, '--data', data['mnist']])
-    _run(['classifier', '--epochs', '1', '--device', device, '--data', data['mnist']])
+    _run(['classifier', '--force', '--epochs', '1', '--device', device, '--data', data['mnist']])  # training one on the device
     for name in ('dcgan_mnist', 'vae_mnist'):
         _run(['eval', str(s/name), '--n', '256', '--iwae-k', '16', '--iwae-n', '32', '--device', device, '--data', data['mnist']])
     amp = ['--amp', '--channels-last'] if device.startswith('cuda') else []  # optional: a failure is reported, not fatal
