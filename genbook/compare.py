@@ -64,7 +64,8 @@ def _quality_cell(s:dict)->str:
     parts = []
     for feat, d in ev.get('distances', {}).items():
         parts.append(f"FID<sub>{feat}</sub> {_f(d.get('fid'), 2)} (floor {_f(d.get('fid_floor'), 2)}), "
-                     f"KID {_f(d.get('kid'), 4)} (floor {_f(d.get('kid_floor'), 4)}), n={d.get('n', '?'):,}")
+                     f"KID {_f(d.get('kid'), 4)} (floor {_f(d.get('kid_floor'), 4)}), n={d.get('n', '?'):,}"
+                     + ('' if 'precision' not in d else ', ' + ', '.join(f"{k} {_f(d[k], 2)} (real {_f(d.get(k + '_floor'), 2)})" for k in ('precision', 'recall', 'density', 'coverage'))))
     cl = ev.get('classifier', {}).get('samples')
     if cl: parts.append(f"label entropy {_f(cl.get('label_entropy'), 2)} of {_f(cl.get('label_entropy_max'), 2)}"
                         + (f", missing digits {cl['missing_digits']}" if cl.get('missing_digits') else ''))

@@ -6,7 +6,7 @@ Docs: https://genbook.github.io/genbook/metrics.html.md"""
 
 # %% auto #0
 __all__ = ['MNIST_CLASSIFIER', 'MNIST_CLASSIFIER_SHA256', 'FEATURES', 'DEFAULT_FEATURES', 'fid_from_features',
-           'kid_from_features', 'MnistClassifier', 'features_id', 'classifier_path', 'save_classifier',
+           'kid_from_features', 'prdc', 'MnistClassifier', 'features_id', 'classifier_path', 'save_classifier',
            'load_classifier', 'random_shift', 'RandomShift', 'train_mnist_classifier', 'tf_bilinear_resize',
            'inception_net', 'InceptionFeatures', 'ClassifierFeatures', 'feature_extractor', 'extract_features',
            'cached_features', 'fid_kid', 'real_subset', 'distances_with_floor', 'classifier_diagnostics',
@@ -81,6 +81,34 @@ def kid_from_features(
         torch.manual_seed(seed)
         mean, std = m.compute()
     return float(mean), float(std)
+
+# %% ../nbs/04_metrics.ipynb #0329e674
+def _knn_radii(x:torch.Tensor, k:int, chunk:int)->torch.Tensor:
+    "Distance from each row of `x` to its `k`-th nearest other row."
+    return torch.cat([torch.cdist(x[i:i+chunk], x).kthvalue(k + 1, dim=1).values for i in range(0, len(x), chunk)])  # k + 1: itself is the nearest
+
+def _within(a:torch.Tensor, b:torch.Tensor, rb:torch.Tensor, chunk:int)->torch.Tensor:
+    "For each row of `a`, how many balls (centres `b`, radii `rb`) hold it."
+    return torch.cat([(torch.cdist(a[i:i+chunk], b) <= rb).sum(1) for i in range(0, len(a), chunk)])
+
+def prdc(
+    real:torch.Tensor,  # features of real images `(N, d)`
+    fake:torch.Tensor,  # features of generated images `(M, d)`
+    k_pr:int=3,         # neighbours for precision and recall (Kynkäänniemi et al.)
+    k_dc:int=5,         # neighbours for density and coverage (Naeem et al.)
+    chunk:int=1000,     # rows of a distance matrix computed at once
+)->dict:
+    "Precision, recall, density and coverage of `fake` against `real`, in float64."
+    if real.ndim != 2 or fake.ndim != 2 or real.shape[1] != fake.shape[1]:
+        raise GenbookError(f"features must be two (N, d) tensors with the same d, got {tuple(real.shape)} and {tuple(fake.shape)}")
+    if min(len(real), len(fake)) <= max(k_pr, k_dc): raise GenbookError(f"precision and recall need more than {max(k_pr, k_dc)} images in each set, got {len(real)} and {len(fake)}")
+    real, fake = real.double(), fake.double()
+    r_pr, f_pr, r_dc = _knn_radii(real, k_pr, chunk), _knn_radii(fake, k_pr, chunk), _knn_radii(real, k_dc, chunk)
+    near = torch.cat([torch.cdist(real[i:i+chunk], fake).min(1).values for i in range(0, len(real), chunk)])  # each real's nearest sample
+    return dict(precision=float((_within(fake, real, r_pr, chunk) > 0).double().mean()),
+                recall=float((_within(real, fake, f_pr, chunk) > 0).double().mean()),
+                density=float(_within(fake, real, r_dc, chunk).double().mean() / k_dc),
+                coverage=float((near <= r_dc).double().mean()), k_pr=k_pr, k_dc=k_dc)
 
 # %% ../nbs/04_metrics.ipynb #64e29f9f
 def _conv_bn(ni:int, nf:int, stride:int)->nn.Sequential:
@@ -356,13 +384,16 @@ def distances_with_floor(
     seed:int=0,            # seed of the floor's real subset and of KID's subsets
     bs:int=500,            # images per batch
 )->dict:
-    "FID and KID of `fake` against `data.test`, each beside its floor (`n` real training images against the same reference)."
+    "FID, KID, precision, recall, density and coverage of `fake` against `data.test`, each beside its floor (`n` real training images against the same reference)."
     _check_images(fake, 'generated images')
     if list(fake.shape[1:]) != data.shape:
         raise GenbookError(f"generated images have shape {list(fake.shape[1:])} but {data.name} images have {data.shape}: wrong data set?")
-    ref = cached_features(data.test, ext, bs)
-    floor = fid_kid(ref, cached_features(real_subset(data, len(fake), seed), ext, bs), seed)
-    out = fid_kid(ref, extract_features(fake, ext, bs), seed)
+    ref, real = cached_features(data.test, ext, bs), cached_features(real_subset(data, len(fake), seed), ext, bs)
+    feats = extract_features(fake, ext, bs)
+    floor, out = fid_kid(ref, real, seed), fid_kid(ref, feats, seed)
+    if min(len(ref), len(fake)) > 5:  # fidelity and diversity: precision, recall, density, coverage (and the values of real images)
+        floor.update({k: v for k, v in prdc(ref, real).items() if not k.startswith('k_')})
+        out.update(prdc(ref, feats))
     return dict(out, **{f'{k}_floor': v for k, v in floor.items()}, n=len(fake), n_ref=len(data.test), features_id=ext.key)
 
 # %% ../nbs/04_metrics.ipynb #4bf3745f

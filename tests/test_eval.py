@@ -47,6 +47,9 @@ def test_eval_finds_the_folder_the_run_was_trained_on(run):
     assert (dist['n_ref'], dist['n'], dist['features_id']) == (N_TEST, 64, features_id(MNIST_CLASSIFIER_SHA256))
     assert ev['classifier']['features_id'] == dist['features_id']
     assert json.loads((run_dir/'eval.json').read_text()) == ev
+    for k in ('precision', 'recall', 'density', 'coverage'):  # fidelity and diversity, beside the values of real digits
+        assert 0 <= dist[k] <= (5 if k == 'density' else 1) and 0 <= dist[k + '_floor'], (k, dist)
+    assert dist['recall_floor'] > dist['recall'] and dist['coverage_floor'] > dist['coverage']  # a one-step DCGAN covers little
 
 
 def test_eval_without_the_data_is_one_clear_error(run, tmp_path):
