@@ -71,9 +71,13 @@ def _quality_cell(s:dict)->str:
                         + (f", missing digits {cl['missing_digits']}" if cl.get('missing_digits') else ''))
     return '; '.join(parts) or 'not evaluated (run genbook eval)'
 
+def _paths(s:dict)->str:
+    "The measured smoothness of the run's latent paths (`genbook.metrics.path_lengths`), if evaluated."
+    return ''.join(f"; paths ({k} features): step {_f(p['path_step'], 2)}, length / ends {_f(p['path_ratio'], 2)}" for k, p in s['eval'].get('latent', {}).items())
+
 def _latent_cell(s:dict)->str:
     if s['kind'] == 'gan':
-        return 'no encoder: the latent distribution is not modelled; ' + ('see the interpolation figure' if 'interp' in s['figures'] else 'noise vectors can be interpolated (genbook latent --plot interp)')
+        return 'no encoder: the latent distribution is not modelled; ' + ('see the interpolation figure' if 'interp' in s['figures'] else 'noise vectors can be interpolated (genbook latent --plot interp)') + _paths(s)
     m, v = s['metrics'], s['eval'].get('vae', {})
     parts = [f"latent {m.get('latent', s['config'].get('latent', '?'))}"]
     if 'test_elbo' in m: parts.append(f"test ELBO {_f(m['test_elbo'], 2)} nats ({m.get('binarize') or ''} binarisation)".replace(' ()', ''))
@@ -84,7 +88,7 @@ def _latent_cell(s:dict)->str:
     if g: parts.append(f"amortisation gap {_f(g['amortisation_gap'], 2)} ± {_f(g['amortisation_se'], 2)}, approximation gap {_f(g['approximation_gap'], 2)} ± {_f(g['approximation_se'], 2)} nats ({g['n']} test images)")
     figs = [k for k in ('manifold', 'scatter', 'interp') if k in s['figures']]
     if figs: parts.append('figures: ' + ', '.join(figs))
-    return '; '.join(parts)
+    return '; '.join(parts) + _paths(s)
 
 COLUMNS = ['Probability of the discriminator', 'Time for 50 epochs', 'Image quality', 'Latent space']
 

@@ -7,8 +7,8 @@ Docs: https://genbook.github.io/genbook/dcgan.html.md"""
 # %% auto #0
 __all__ = ['MNIST', 'ANIME', 'PRESETS', 'ARCHS', 'STATS', 'PANELS', 'SPEC', 'd_loss', 'g_loss', 'DCGANConfig', 'tf28_generator',
            'tf28_discriminator', 'dcgan64_generator', 'dcgan64_discriminator', 'init_weights', 'DCGAN', 'dcgan_config',
-           'sample_images', 'd_step', 'generator_loss', 'g_step', 'make_optimizers', 'DCGANTrainer', 'GeneratorLoss',
-           'dcgan_learner', 'dcgan_evaluate', 'train_dcgan']
+           'decode_codes', 'sample_images', 'd_step', 'generator_loss', 'g_step', 'make_optimizers', 'DCGANTrainer',
+           'GeneratorLoss', 'dcgan_learner', 'dcgan_evaluate', 'train_dcgan']
 
 # %% ../nbs/02_dcgan.ipynb #9c68a9a7
 from dataclasses import dataclass, fields, replace
@@ -170,17 +170,25 @@ def dcgan_config(
 
 # %% ../nbs/02_dcgan.ipynb #4acd668d
 @torch.no_grad()
+def decode_codes(
+    model:DCGAN,      # a DCGAN
+    z:torch.Tensor,   # noise vectors `(n, nz)`
+    chunk:int=500,    # images generated at once
+)->torch.Tensor:
+    "The generator's images of `z`, as uint8 `(n, C, H, W)` on the CPU."
+    dev = model_device(model)
+    with eval_mode(model.G): return torch.cat([to_uint8(model.G(zb.to(dev))) for zb in z.split(chunk)])
+
+@torch.no_grad()
 def sample_images(
     model:DCGAN,      # a DCGAN
     n:int=64,         # number of images
     seed:int=0,       # seed of the noise
-    device=None,      # where the model is (default: where its weights are)
+    device=None,      # (unused: the model's own device)
     chunk:int=500,    # images generated at once
 )->torch.Tensor:
     "`n` generated images as uint8 `(n, C, H, W)`."
-    device = device or model_device(model)
-    z = torch.randn(n, model.nz, generator=torch.Generator().manual_seed(seed))
-    with eval_mode(model.G): return torch.cat([to_uint8(model.G(zb.to(device))) for zb in z.split(chunk)])
+    return decode_codes(model, torch.randn(n, model.nz, generator=torch.Generator().manual_seed(seed)), chunk)
 
 # %% ../nbs/02_dcgan.ipynb #72e66f01
 def _autocast(x:torch.Tensor, amp:bool): return torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=amp)
@@ -288,7 +296,8 @@ SPEC = ModelSpec('dcgan', 'DCGAN', 'gan', DCGANConfig, dcgan_config, DCGAN,
                  dls=lambda data, c, seed, device: image_dls(data, c.bs, scale='gan', seed=seed, device=device),
                  learner=lambda c, dls, model, data, show: dcgan_learner(c, dls, model),
                  stats=lambda c: STATS, sample=sample_images, network=('arch', 'nz', 'nc', 'ngf', 'ndf', 'bn_first', 'dataset'),
-                 panels=PANELS, evaluate=dcgan_evaluate, plots=('interp', 'samples'))
+                 panels=PANELS, evaluate=dcgan_evaluate, plots=('interp', 'samples'),
+                 decode=decode_codes, latent_dim=lambda model: model.nz)
 
 def train_dcgan(
     dataset:str,              # `mnist` or `anime`

@@ -10,7 +10,7 @@ __all__ = ['MNIST_CLASSIFIER', 'MNIST_CLASSIFIER_SHA256', 'FEATURES', 'DEFAULT_F
            'load_classifier', 'random_shift', 'RandomShift', 'train_mnist_classifier', 'tf_bilinear_resize',
            'inception_net', 'InceptionFeatures', 'ClassifierFeatures', 'feature_extractor', 'extract_features',
            'cached_features', 'fid_kid', 'real_subset', 'distances_with_floor', 'classifier_diagnostics',
-           'discriminator_prob', 'evaluate_run']
+           'discriminator_prob', 'path_lengths', 'evaluate_run']
 
 # %% ../nbs/04_metrics.ipynb #56713dde
 import hashlib
@@ -35,6 +35,7 @@ from torchmetrics.image.kid import KernelInceptionDistance
 
 from .core import ASSETS, GenbookError, atomic_path, cache_dir, eval_mode, get_device, model_device, set_seed, write_json
 from .data import ImageData, image_dls, load_mnist, scale_batch
+from .latent import slerp
 from .models import load_run, sample_run
 from .run import Run, checkpoint_steps, read_config
 
@@ -434,6 +435,26 @@ def discriminator_prob(
         return float((torch.sigmoid(out) if logits else out).mean())
     return dict(d_fake=_mean(fake), d_real=_mean(real), n_fake=len(fake), n_real=len(real))
 
+# %% ../nbs/04_metrics.ipynb #0813bb99
+@torch.no_grad()
+def path_lengths(
+    model:nn.Module,     # a trained model
+    spec,                # its `genbook.train.ModelSpec` (with `decode` and `latent_dim`)
+    ext:nn.Module,       # a feature network from `feature_extractor`
+    pairs:int=200,       # paths, each between two codes of the prior
+    steps:int=10,        # images per path, ends included
+    seed:int=0,          # seed of the codes
+    bs:int=500,          # images per batch
+)->dict:
+    "Mean feature distance between neighbouring images on paths through the latent space, and paths' length over their ends' distance."
+    if steps < 2 or pairs < 1: raise GenbookError(f"paths need at least 2 steps and 1 pair, got {steps} and {pairs}")
+    g, d = torch.Generator().manual_seed(seed), spec.latent_dim(model)
+    z = torch.cat([slerp(torch.randn(d, generator=g), torch.randn(d, generator=g), steps) for _ in range(pairs)])
+    f = extract_features(spec.decode(model, z), ext, bs).double().view(pairs, steps, -1)
+    step = (f[:, 1:] - f[:, :-1]).norm(dim=-1)                # (pairs, steps - 1)
+    ends = (f[:, -1] - f[:, 0]).norm(dim=-1).clamp_min(1e-12)   # (pairs,)
+    return dict(path_step=float(step.mean()), path_ratio=float((step.sum(1) / ends).median()), pairs=pairs, steps=steps)
+
 # %% ../nbs/04_metrics.ipynb #5fc03fdd
 DEFAULT_FEATURES = dict(mnist=('mnist',), anime=('inception',))
 
@@ -472,6 +493,8 @@ def evaluate_run(
             out['classifier'] = dict(test_accuracy=clf.info.get('test_accuracy'), features_id=ext.key, samples=classifier_diagnostics(fake, clf, bs),
                                      real=classifier_diagnostics(real_subset(data, n, seed), clf, bs))
     model, _, spec = load_run(run_dir, dev)
+    if spec.decode:  # the latent space: how far each step of a path through it moves the image
+        out['latent'] = {name: path_lengths(model, spec, feature_extractor(name, dev), seed=seed, bs=bs) for name in features}
     if spec.evaluate: out.update(spec.evaluate(model, fake, data, bs, iwae_k=iwae_k, iwae_n=iwae_n, gaps_n=gaps_n))
     out['seconds'] = round(time.perf_counter() - t0, 1)
     write_json(run_dir/'eval.json', out)

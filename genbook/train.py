@@ -474,6 +474,8 @@ class ModelSpec:
     summary:callable=None     # `summary(settings, data)`: its own numbers for `metrics.json`
     evaluate:callable=None    # `evaluate(model, fake, data, bs, **options)`: its own numbers for `eval.json` (`genbook.metrics.evaluate_run`)
     plots:tuple=()            # the latent-space figures it can draw (`genbook.latent.PLOTS`)
+    decode:callable=None      # `decode(model, z)`: uint8 images `(n, C, H, W)` from codes `z` of its prior N(0, I)
+    latent_dim:callable=None  # `latent_dim(model)`: the size of those codes
 
     def settings(self, cfg:dict):
         "The settings recorded in a run's `config.json` (other keys are ignored)."

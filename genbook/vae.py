@@ -7,9 +7,9 @@ Docs: https://genbook.github.io/genbook/vae.html.md"""
 # %% auto #0
 __all__ = ['LIKELIHOODS', 'PANELS', 'NETWORK', 'SPEC', 'VAEConfig', 'vae_config', 'mnist_encoder', 'mnist_decoder',
            'anime_encoder', 'anime_decoder', 'VAE', 'kl_normal', 'bernoulli_nll', 'logistic_nll', 'elbo_terms',
-           'VAELoss', 'fixed_inputs', 'evaluate_vae', 'log_weights', 'iwae_bound', 'iwae_nll', 'sample_images',
-           'test_stat', 'vae_stats', 'VAEStats', 'vae_optimizers', 'vae_learner', 'vae_evaluate', 'train_vae',
-           'fit_posterior', 'inference_gaps']
+           'VAELoss', 'fixed_inputs', 'evaluate_vae', 'log_weights', 'iwae_bound', 'iwae_nll', 'decode_codes',
+           'sample_images', 'test_stat', 'vae_stats', 'VAEStats', 'vae_optimizers', 'vae_learner', 'vae_evaluate',
+           'train_vae', 'fit_posterior', 'inference_gaps']
 
 # %% ../nbs/03_vae.ipynb #099d295b
 import math
@@ -315,17 +315,25 @@ def iwae_nll(
 
 # %% ../nbs/03_vae.ipynb #5bf84a18
 @torch.no_grad()
+def decode_codes(
+    model:VAE,        # a VAE
+    z:torch.Tensor,   # latent codes `(n, latent)`
+    chunk:int=500,    # images decoded at once
+)->torch.Tensor:
+    "The decoder's mean images of `z`, as uint8 `(n, C, H, W)` on the CPU."
+    dev = model_device(model)
+    with eval_mode(model): return torch.cat([torch.sigmoid(model.decode(zb.to(dev))).mul(255).round().to(torch.uint8).cpu() for zb in z.split(chunk)])
+
+@torch.no_grad()
 def sample_images(
     model:VAE,        # a VAE
     n:int=64,         # number of images
     seed:int=0,       # seed of the codes drawn from the prior
-    device=None,      # where the model is (default: where its weights are)
+    device=None,      # (unused: the model's own device)
     chunk:int=500,    # images decoded at once
 )->torch.Tensor:
     "`n` images decoded from codes drawn from the prior $\\mathcal N(0, I)$, as uint8 `(n, C, H, W)`."
-    device = device or model_device(model)
-    z = torch.randn(n, model.latent, generator=torch.Generator().manual_seed(seed))
-    with eval_mode(model): return torch.cat([torch.sigmoid(model.decode(zb.to(device))).mul(255).round().to(torch.uint8).cpu() for zb in z.split(chunk)])
+    return decode_codes(model, torch.randn(n, model.latent, generator=torch.Generator().manual_seed(seed)), chunk)
 
 # %% ../nbs/03_vae.ipynb #b8da240e
 def test_stat(
@@ -433,7 +441,8 @@ SPEC = ModelSpec('vae', 'VAE', 'vae', VAEConfig, vae_config, VAE,
                  dls=lambda data, c, seed, device: image_dls(data, c.bs, scale=c.scale, target='self', seed=seed, device=device),
                  learner=lambda c, dls, model, data, show: vae_learner(c, dls, model, data.test, show),
                  stats=vae_stats, sample=sample_images, network=NETWORK, panels=PANELS,
-                 bf16_gains=lambda dataset: dataset != 'mnist', summary=_summary, evaluate=vae_evaluate, plots=('manifold', 'scatter', 'interp', 'recon', 'samples'))
+                 bf16_gains=lambda dataset: dataset != 'mnist', summary=_summary, evaluate=vae_evaluate, plots=('manifold', 'scatter', 'interp', 'recon', 'samples'),
+                 decode=decode_codes, latent_dim=lambda model: model.latent)
 
 def train_vae(
     dataset:str,              # `mnist` or `anime`

@@ -50,6 +50,8 @@ def test_eval_finds_the_folder_the_run_was_trained_on(run):
     for k in ('precision', 'recall', 'density', 'coverage'):  # fidelity and diversity, beside the values of real digits
         assert 0 <= dist[k] <= (5 if k == 'density' else 1) and 0 <= dist[k + '_floor'], (k, dist)
     assert dist['recall_floor'] > dist['recall'] and dist['coverage_floor'] > dist['coverage']  # a one-step DCGAN covers little
+    lat = ev['latent']['mnist']  # the smoothness of paths through the latent space
+    assert lat['path_ratio'] >= 1 - 1e-9 and lat['path_step'] > 0 and (lat['pairs'], lat['steps']) == (200, 10)
 
 
 def test_eval_without_the_data_is_one_clear_error(run, tmp_path):
