@@ -184,7 +184,6 @@ def sample_images(
     model:DCGAN,      # a DCGAN
     n:int=64,         # number of images
     seed:int=0,       # seed of the noise
-    device=None,      # (unused: the model's own device)
     chunk:int=500,    # images generated at once
 )->torch.Tensor:
     "`n` generated images as uint8 `(n, C, H, W)`."

@@ -10,7 +10,7 @@ __all__ = ['MODELS', 'get_model', 'load_run', 'sample_run']
 # %% ../nbs/03b_models.ipynb #ca817690
 import torch
 
-from .core import GenbookError, get_device, model_device
+from .core import GenbookError, get_device
 from .run import Run, load_checkpoint
 from .train import ModelSpec
 from . import dcgan, vae
@@ -48,4 +48,4 @@ def sample_run(
     "`n` images from the latest weights of `run_dir`, as uint8 `(N, C, H, W)`."
     if n < 1: raise GenbookError(f"the number of samples must be at least 1, got {n}")
     model, cfg, spec = load_run(run_dir, device)
-    return spec.sample(model, n, seed, model_device(model))
+    return spec.sample(model, n, seed)

@@ -332,7 +332,7 @@ class SampleGrid(Callback):
     "Save a grid of samples from fixed noise after every epoch: `samples/epoch_NNN.png`."
     order = ProgressCallback.order + 10
     def __init__(self,
-        sample_fn,      # `sample_images(model, n, seed, device)` of the model's module
+        sample_fn,      # `sample_images(model, n, seed)` of the model's module
         folder,         # the run's `samples/` folder
         n:int=64,       # images in the grid
         seed:int=0,     # seed of the fixed noise
@@ -340,8 +340,7 @@ class SampleGrid(Callback):
         self.sample_fn, self.folder, self.n, self.seed, self.last = sample_fn, Path(folder), n, seed, None
 
     def _save(self, name):
-        dev = model_device(self.learn.model)
-        save_grid(self.sample_fn(self.learn.model, self.n, self.seed, dev), self.folder/name)
+        save_grid(self.sample_fn(self.learn.model, self.n, self.seed), self.folder/name)
         self.last = self.learn.train_iter
 
     def after_epoch(self):
@@ -421,7 +420,7 @@ def fit_run(
     run_dir,              # the run folder (made by `prepare_run`)
     epochs:int,           # epochs in all, counting those done before a resume
     stats:list,           # the names in `learn.stats` to record, in column order
-    sample_fn=None,       # the model module's `sample_images(model, n, seed, device)`
+    sample_fn=None,       # the model module's `sample_images(model, n, seed)`
     max_steps:int=None,   # stop after this many training steps in all
     resume:bool=False,    # continue from the latest checkpoint of `run_dir`
     show:bool=True,       # show the progress bar and table
@@ -467,7 +466,7 @@ class ModelSpec:
     dls:callable              # `dls(data, settings, seed, device)`: the `DataLoaders` it trains on
     learner:callable          # `learner(settings, dls, model, data, show)`: its `GenLearner`
     stats:callable            # `stats(settings)`: the columns of its `history.csv`
-    sample:callable           # `sample(model, n, seed, device)`: uint8 images `(n, C, H, W)`
+    sample:callable           # `sample(model, n, seed)`: uint8 images, made where the model is `(n, C, H, W)`
     network:tuple             # the settings that shape its weights: a warm start must share them
     panels:dict=None          # panels of `curves.png`: title -> columns
     bf16_gains:callable=None  # `bf16_gains(dataset)`: whether bf16 speeds it up where the device computes it natively (default: yes)

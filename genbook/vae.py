@@ -329,7 +329,6 @@ def sample_images(
     model:VAE,        # a VAE
     n:int=64,         # number of images
     seed:int=0,       # seed of the codes drawn from the prior
-    device=None,      # (unused: the model's own device)
     chunk:int=500,    # images decoded at once
 )->torch.Tensor:
     "`n` images decoded from codes drawn from the prior $\\mathcal N(0, I)$, as uint8 `(n, C, H, W)`."
