@@ -49,7 +49,7 @@ def _cmd_data(a):
     d = load_mnist(a.data) if a.dataset == 'mnist' else load_anime(a.data, size=a.size)
     return d.summary()
 
-_MODEL_OPTIONS = ('latent', 'binarize', 'likelihood', 'beta1', 'channels_last')  # settings of one model or another
+_MODEL_OPTIONS = ('latent', 'binarize', 'likelihood', 'beta1', 'channels_last', 'n_critic', 'critic_norm')  # settings of one model or another
 
 def _cmd_train(a):
     from dataclasses import fields
@@ -82,7 +82,7 @@ def _cmd_sample(a):
     from genbook.core import GenbookError
     from genbook.models import sample_run
     if Path(a.out).suffix not in ('.png', '.npz'): raise GenbookError(f"cannot write samples to {Path(a.out).name}: use a .png (grid) or .npz (array) file name")
-    x = sample_run(a.run, n=a.n, seed=a.seed, device=a.device)
+    x = sample_run(a.run, n=a.n, seed=a.seed, device=a.device, label=a.label)
     return dict(out=str(save_samples(x, a.out)), n=len(x), shape=list(x.shape[1:]))
 
 def _cmd_latent(a):
@@ -92,7 +92,7 @@ def _cmd_latent(a):
 def _cmd_eval(a):
     from genbook.metrics import evaluate_run
     feats = None if a.features is None else tuple(f.strip() for f in a.features.split(',') if f.strip())
-    return evaluate_run(a.run, features=feats, n=a.n, iwae_k=a.iwae_k, iwae_n=a.iwae_n, gaps_n=a.gaps_n, device=a.device, data=a.data, seed=a.seed)
+    return evaluate_run(a.run, features=feats, n=a.n, iwae_k=a.iwae_k, iwae_n=a.iwae_n, gaps_n=a.gaps_n, recon_n=a.recon_n, device=a.device, data=a.data, seed=a.seed)
 
 def _cmd_classifier(a):
     from genbook.core import cache_dir
@@ -138,7 +138,7 @@ def _add_common(p, data=True, seed=0):
 # %% ../nbs/09_cli.ipynb #4bc7aeed
 def build_parser()->argparse.ArgumentParser:
     "The `genbook` argument parser with all its subcommands."
-    p = _Parser(prog='genbook', description='Train, evaluate and compare a DCGAN and a VAE on MNIST and anime faces.')
+    p = _Parser(prog='genbook', description='Train, evaluate and compare GANs (DCGAN, conditional, WGAN-GP) and a VAE on MNIST and anime faces.')
     p.add_argument('--version', action='version', version=f'genbook {__version__}')
     sub = p.add_subparsers(dest='command', required=True, metavar='COMMAND', parser_class=_Parser)
 
@@ -167,6 +167,8 @@ def build_parser()->argparse.ArgumentParser:
     t.add_argument('--precision', choices=['auto', 'fp32', 'bf16'], help="auto (default: bf16 where the device computes it natively and the model gains from it, else fp32), fp32, or bf16 (autocast; weights, optimiser and losses stay fp32); a resumed run keeps its own")
     t.add_argument('--amp', action='store_true', help='the same as --precision bf16')
     t.add_argument('--channels-last', action='store_true', help='DCGAN: channels-last memory format')
+    t.add_argument('--n-critic', type=_positive, help='WGAN-GP: critic steps per generator step (default: 5)')
+    t.add_argument('--critic-norm', metavar='NORM', help="WGAN-GP on anime: the critic's normalisation, layer (default) or none; BatchNorm is refused")
     _add_common(t, seed=None)
     t.set_defaults(func=_cmd_train)
 
@@ -174,6 +176,7 @@ def build_parser()->argparse.ArgumentParser:
     s.add_argument('run', metavar='DIR', help='run folder written by genbook train')
     s.add_argument('--out', required=True, metavar='FILE', help='.png or .npz')
     s.add_argument('--n', type=_positive, default=64, help='number of samples (default: 64)')
+    s.add_argument('--label', type=int, metavar='K', help='a conditional model (cgan): draw label K (a digit) for every image (default: a row of each label)')
     _add_common(s, data=False)
     s.set_defaults(func=_cmd_sample)
 
@@ -190,6 +193,7 @@ def build_parser()->argparse.ArgumentParser:
     e.add_argument('--n', type=_positive, default=10000, help='number of samples (default: 10000)')
     e.add_argument('--iwae-k', type=_non_negative, default=5000, help='importance samples for the VAE NLL (default: 5000; 0 skips it)')
     e.add_argument('--iwae-n', type=_positive, default=1000, help='test images scored by the VAE NLL (default: 1000)')
+    e.add_argument('--recon-n', type=_non_negative, default=100, help='test images reconstructed, through the encoder or by inverting a GAN (default: 100; 0 skips them)')
     e.add_argument('--gaps-n', type=_non_negative, default=0, help="test images for the VAE's amortisation and approximation gaps (default: 0, skipped; about 3 s an image on a CPU)")
     _add_common(e)
     e.set_defaults(func=_cmd_eval)

@@ -44,6 +44,11 @@ def _disc_cell(s:dict)->str:
     if s['kind'] != 'gan': return 'no discriminator'
     m, ev = s['metrics'], s['eval'].get('discriminator', {})
     parts = []
+    if 'wdist' in m or 'critic' in s['eval']:  # a WGAN's critic scores, it gives no probability
+        c = s['eval'].get('critic')
+        if 'wdist' in m: parts.append(f"a critic, no probability: Wasserstein estimate {_f(m['wdist'])} (last epoch, training batches)")
+        if c: parts.append(f"{_f(c.get('wasserstein'))} between {c.get('n_real', '?'):,} held-out real images and fresh samples")
+        return '; '.join(parts)
     if 'D_x' in m: parts.append(f"D(x) {_f(m['D_x'])}, D(G(z)) {_f(m.get('D_G_z'))} (last epoch, training batches)")
     if ev: parts.append(f"on {ev.get('n_fake', '?'):,} fresh samples {_f(ev.get('d_fake'))}, on real {_f(ev.get('d_real'))}")
     return '; '.join(parts) or 'not measured'
@@ -66,14 +71,24 @@ def _quality_cell(s:dict)->str:
         parts.append(f"FID<sub>{feat}</sub> {_f(d.get('fid'), 2)} (floor {_f(d.get('fid_floor'), 2)}), "
                      f"KID {_f(d.get('kid'), 4)} (floor {_f(d.get('kid_floor'), 4)}), n={d.get('n', '?'):,}"
                      + ('' if 'precision' not in d else ', ' + ', '.join(f"{k} {_f(d[k], 2)} (real {_f(d.get(k + '_floor'), 2)})" for k in ('precision', 'recall', 'density', 'coverage'))))
+    pl = ev.get('per_label')
+    if pl:
+        fids = sorted(r['fid'] for r in pl['labels'])
+        parts.append(f"drawn as the digit asked for: {_f(100 * pl['accuracy'], 1)}% (worst digit {_f(100 * min(r['accuracy'] for r in pl['labels']), 1)}%); "
+                     f"per-digit FID median {_f(fids[len(fids) // 2], 2)}, worst {_f(fids[-1], 2)}")
     cl = ev.get('classifier', {}).get('samples')
     if cl: parts.append(f"label entropy {_f(cl.get('label_entropy'), 2)} of {_f(cl.get('label_entropy_max'), 2)}"
                         + (f", missing digits {cl['missing_digits']}" if cl.get('missing_digits') else ''))
     return '; '.join(parts) or 'not evaluated (run genbook eval)'
 
 def _paths(s:dict)->str:
-    "The measured smoothness of the run's latent paths (`genbook.metrics.path_lengths`), if evaluated."
-    return ''.join(f"; paths ({k} features): step {_f(p['path_step'], 2)}, length / ends {_f(p['path_ratio'], 2)}" for k, p in s['eval'].get('latent', {}).items())
+    "The measured latent space, if evaluated: the smoothness of its paths (`genbook.metrics.path_lengths`) and its reconstructions (`reconstruction_error`)."
+    paths = ''.join(f"; paths ({k} features): step {_f(p['path_step'], 2)}, length / ends {_f(p['path_ratio'], 2)}" for k, p in s['eval'].get('latent', {}).items())
+    r = s['eval'].get('reconstruction')
+    if not r: return paths
+    how = 'through the encoder' if r['method'] == 'encoder' else 'by inverting the generator'
+    feats = ''.join(f", {k} feature distance {_f(f['dist'], 2)} (unrelated {_f(f['dist_unrelated'], 2)})" for k, f in r['features'].items())
+    return paths + f"; {r['n']} test images reconstructed {how} in {_f(r['seconds'], 1)} s: pixel MSE {_f(r['mse'], 4)} (unrelated {_f(r['mse_unrelated'], 4)}){feats}"
 
 def _latent_cell(s:dict)->str:
     if s['kind'] == 'gan':
@@ -102,7 +117,7 @@ def table_rows(
         runs = [s for s in summaries if s['dataset'] == dataset and s['kind'] == kind]
         if not runs: rows.append([label] + ['missing: no run given'] * len(COLUMNS))
         for s in runs:
-            rows.append([f"{label} ({s['name']})", _disc_cell(s), _time_cell(s), _quality_cell(s), _latent_cell(s)])
+            rows.append([f"{MODELS[s['model']].title} ({s['name']})", _disc_cell(s), _time_cell(s), _quality_cell(s), _latent_cell(s)])
     return rows
 
 # %% ../nbs/05_compare.ipynb #9cdc59e2

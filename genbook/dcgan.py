@@ -198,10 +198,11 @@ def d_step(
     x:torch.Tensor,                # a batch of real images `(B, C, H, W)` in [-1, 1]
     fake:torch.Tensor,             # a generated batch `(B, C, H, W)` (detached here: no gradient reaches `G`)
     amp:bool=False,                # bf16 autocast
+    *y:torch.Tensor,               # a conditional model's labels `(B,)` of both batches (none for a DCGAN)
 )->dict:
     "One step of `D` on a real and a generated batch; returns the batch's statistics. `D`'s gradients are cleared after the step."
     with _autocast(x, amp):
-        real_logit, fake_logit = model.D(x), model.D(fake.detach())   # (B,), (B,)
+        real_logit, fake_logit = model.D(x, *y), model.D(fake.detach(), *y)   # (B,), (B,)
         loss = d_loss(real_logit, fake_logit)
     opt.zero_grad(set_to_none=True)
     loss.backward()
@@ -215,20 +216,22 @@ def generator_loss(
     model:DCGAN,                   # the two networks
     fake:torch.Tensor,             # a generated batch (with its graph)
     amp:bool=False,                # bf16 autocast
+    *y:torch.Tensor,               # a conditional model's labels `(B,)` (none for a DCGAN)
 )->torch.Tensor:
     "`g_loss` of the current `D` on `fake`."
-    with _autocast(fake, amp): return g_loss(model.D(fake))
+    with _autocast(fake, amp): return g_loss(model.D(fake, *y))
 
 def g_step(
     model:DCGAN,                   # the two networks
     opt:torch.optim.Optimizer,     # the generator's optimizer
     fake:torch.Tensor,             # a generated batch (with its graph)
     amp:bool=False,                # bf16 autocast
+    *y:torch.Tensor,               # a conditional model's labels `(B,)` (none for a DCGAN)
 )->dict:
     "One step of `G` against the current `D`; returns the batch's statistics."
     model.D.requires_grad_(False)
     try:
-        loss = generator_loss(model, fake, amp)
+        loss = generator_loss(model, fake, amp, *y)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -253,10 +256,10 @@ class DCGANTrainer(Callback):
 
     def before_validate(self): raise CancelValidException
     def before_batch(self):
-        x = self.xb[0]
-        self.learn.xb, self.learn.yb = (torch.randn(x.shape[0], self.model.nz, device=x.device),), (x,)   # (B, nz), real (B, C, H, W)
+        x, y = self.xb[0], self.yb   # a conditional model's loader gives labels as targets
+        self.learn.xb, self.learn.yb = (torch.randn(x.shape[0], self.model.nz, device=x.device), *y), (x, *y)   # (B, nz), real (B, C, H, W)
     def after_pred(self):
-        self.learn.stats = d_step(self.model, self.opt['D'], self.yb[0], self.pred, self.amp)
+        self.learn.stats = d_step(self.model, self.opt['D'], self.yb[0], self.pred, self.amp, *self.yb[1:])
         self.model.D.requires_grad_(False)
     def after_loss(self): self.learn.stats['loss_G'] = self.learn.loss.detach()
     def after_batch(self): self.model.D.requires_grad_(True)
@@ -264,7 +267,7 @@ class DCGANTrainer(Callback):
 class GeneratorLoss:
     "fastai's loss function for `DCGANTrainer`: `generator_loss` of the model's `D` on the generated batch (the real one is not used)."
     def __init__(self, model:DCGAN, amp:bool=False): self.model, self.amp = model, amp
-    def __call__(self, fake, real): return generator_loss(self.model, fake, self.amp)
+    def __call__(self, fake, real, *y): return generator_loss(self.model, fake, self.amp, *y)
 
 # %% ../nbs/02_dcgan.ipynb #b0179200
 STATS = ['loss_D', 'loss_G', 'D_x', 'D_G_z']
@@ -295,7 +298,7 @@ SPEC = ModelSpec('dcgan', 'DCGAN', 'gan', DCGANConfig, dcgan_config, DCGAN,
                  dls=lambda data, c, seed, device: image_dls(data, c.bs, scale='gan', seed=seed, device=device),
                  learner=lambda c, dls, model, data, show: dcgan_learner(c, dls, model),
                  stats=lambda c: STATS, sample=sample_images, network=('arch', 'nz', 'nc', 'ngf', 'ndf', 'bn_first', 'dataset'),
-                 panels=PANELS, evaluate=dcgan_evaluate, plots=('interp', 'samples'),
+                 panels=PANELS, evaluate=dcgan_evaluate, plots=('interp', 'samples', 'recon'),
                  decode=decode_codes, latent_dim=lambda model: model.nz)
 
 def train_dcgan(

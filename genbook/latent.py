@@ -7,7 +7,7 @@ Docs: https://genbook.github.io/genbook/latent.html.md"""
 # %% auto #0
 __all__ = ['PLOTS', 'decode_means', 'latent_means', 'quantile_grid', 'manifold', 'plot_scatter', 'reconstructions',
            'prior_samples', 'lerp', 'slerp', 'interpolate_vae', 'latent_sweep', 'latent_explorer', 'interpolate_gan',
-           'latent_figure']
+           'invert_gan', 'reconstruct', 'latent_figure']
 
 # %% ../nbs/03a_latent.ipynb #5b236802
 from pathlib import Path
@@ -16,7 +16,8 @@ import numpy as np
 import torch
 from scipy.stats import norm
 
-from .core import GenbookError, atomic_path, eval_mode, model_device, save_grid, show_grid
+from .core import GenbookError, atomic_path, eval_mode, model_device, save_grid, show_grid, to_uint8
+from .data import scale_batch
 from .models import load_run
 from .run import Run
 from .vae import fixed_inputs
@@ -181,15 +182,57 @@ def latent_explorer(
 # %% ../nbs/03a_latent.ipynb #4a716d9c
 @torch.no_grad()
 def interpolate_gan(
-    model,               # a `genbook.dcgan.DCGAN` (generator `G`, noise size `nz`)
+    model,               # a `genbook.dcgan.DCGAN` or `genbook.cgan.CGAN` (generator `G`, noise size `nz`)
     pairs:int=4,         # paths, one per row
     steps:int=10,        # images per path, ends included
     seed:int=0,          # seed of the end points
 )->torch.Tensor:
-    "Generated images along great circles between pairs of noise vectors, `(pairs*steps, C, H, W)` in [-1, 1]."
-    g = torch.Generator().manual_seed(seed)
+    "Generated images along great circles between pairs of noise vectors, `(pairs*steps, C, H, W)` in [-1, 1]; a conditional GAN keeps one label per path (0, 1, 2, ...)."
+    g, dev = torch.Generator().manual_seed(seed), model_device(model)
     z = torch.cat([slerp(torch.randn(model.nz, generator=g), torch.randn(model.nz, generator=g), steps) for _ in range(pairs)])
-    with eval_mode(model.G): return model.G(z.to(model_device(model))).cpu()
+    y = (torch.arange(pairs).repeat_interleave(steps) % model.classes,) if getattr(model, 'classes', 0) else ()
+    with eval_mode(model.G): return model.G(z.to(dev), *(t.to(dev) for t in y)).cpu()
+
+# %% ../nbs/03a_latent.ipynb #bbf3e6ad
+def invert_gan(
+    model,                       # a GAN: generator `G`, noise size `nz` (a conditional one takes `labels`)
+    x:torch.Tensor,              # uint8 images `(n, C, H, W)`
+    labels:torch.Tensor=None,    # a conditional GAN's labels of `x` `(n,)`
+    steps:int=200,               # Adam steps on the codes
+    lr:float=0.05,               # Adam's learning rate
+    seed:int=0,                  # seed of the starting codes
+    bs:int=100,                  # images inverted together (each has its own code and loss)
+)->torch.Tensor:
+    "The generator's images nearest `x`: codes found by Adam on the pixels' mean squared error, the generator fixed; uint8 `(n, C, H, W)`."
+    dev, z0 = model_device(model), torch.randn(len(x), model.nz, generator=torch.Generator().manual_seed(seed))
+    req = [p.requires_grad for p in model.G.parameters()]
+    model.G.requires_grad_(False)
+    out = []
+    try:
+        with eval_mode(model.G), torch.enable_grad():
+            for i in range(0, len(x), bs):
+                xb = scale_batch(x[i:i+bs].to(dev), 'gan')
+                y = () if labels is None else (torch.as_tensor(labels[i:i+bs]).long().to(dev),)
+                z = z0[i:i+bs].to(dev).requires_grad_()
+                opt = torch.optim.Adam([z], lr=lr)
+                for _ in range(steps):
+                    loss = (model.G(z, *y) - xb).pow(2).flatten(1).mean(1).sum()   # a sum: each code gets its own image's gradient
+                    opt.zero_grad(); loss.backward(); opt.step()
+                with torch.no_grad(): out.append(to_uint8(model.G(z, *y)).cpu())
+    finally:
+        for p, r in zip(model.G.parameters(), req): p.requires_grad_(r)
+    return torch.cat(out)
+
+def reconstruct(
+    model,                       # a trained model
+    spec,                        # its `genbook.train.ModelSpec`
+    x:torch.Tensor,              # uint8 images `(n, C, H, W)`
+    labels:torch.Tensor=None,    # their labels (used by a conditional model)
+    **kw,                        # `invert_gan`'s options, for a GAN
+)->torch.Tensor:
+    "Reconstructions of `x`, uint8 `(n, C, H, W)`: the decoder's mean of the encoder's mean for a VAE, `invert_gan` for a GAN."
+    if spec.kind == 'vae': return decode_means(model, latent_means(model, x)).mul(255).round().to(torch.uint8)
+    return invert_gan(model, x, labels if spec.classes else None, **kw)
 
 # %% ../nbs/03a_latent.ipynb #9b54576a
 PLOTS = ('manifold', 'scatter', 'interp', 'recon', 'samples')
@@ -214,7 +257,7 @@ def latent_figure(
     model, cfg, spec = load_run(run_dir, device)
     if plot not in spec.plots:
         raise GenbookError(f"the {plot} plot needs an encoder, and {run_dir} is a {spec.title} run: use --plot {' or '.join(spec.plots)}")
-    if spec.kind == 'gan':
+    if spec.kind == 'gan' and plot != 'recon':
         if plot == 'interp': return save_grid(interpolate_gan(model, seed=seed), out, nrow=10)
         return save_grid(spec.sample(model, 64, seed), out)
     if plot == 'manifold': return save_grid(manifold(model), out, nrow=20, lo=0, hi=1)
@@ -222,6 +265,8 @@ def latent_figure(
     ds = Run(run_dir).data(data)
     x, y = ds.test, ds.test_labels
     idx = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed))
+    if plot == 'recon' and spec.kind == 'gan':  # inputs above, the generator's nearest images below
+        return save_grid(torch.cat([x[idx[:16]], reconstruct(model, spec, x[idx[:16]], None if y is None else y[idx[:16]], seed=seed)]), out, nrow=16)
     if plot == 'recon': return save_grid(reconstructions(model, x[idx[:16]]), out, nrow=16, lo=0, hi=1)
     if plot == 'interp':
         strips = [interpolate_vae(model, x[idx[2*i]], x[idx[2*i+1]], steps=10) for i in range(4)]

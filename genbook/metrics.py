@@ -10,7 +10,7 @@ __all__ = ['MNIST_CLASSIFIER', 'MNIST_CLASSIFIER_SHA256', 'FEATURES', 'DEFAULT_F
            'load_classifier', 'random_shift', 'RandomShift', 'train_mnist_classifier', 'tf_bilinear_resize',
            'inception_net', 'InceptionFeatures', 'ClassifierFeatures', 'feature_extractor', 'extract_features',
            'cached_features', 'fid_kid', 'real_subset', 'distances_with_floor', 'classifier_diagnostics',
-           'discriminator_prob', 'path_lengths', 'evaluate_run']
+           'discriminator_prob', 'per_label_scores', 'path_lengths', 'reconstruction_error', 'evaluate_run']
 
 # %% ../nbs/04_metrics.ipynb #56713dde
 import hashlib
@@ -35,7 +35,7 @@ from torchmetrics.image.kid import KernelInceptionDistance
 
 from .core import ASSETS, GenbookError, atomic_path, cache_dir, eval_mode, get_device, model_device, set_seed, write_json
 from .data import ImageData, image_dls, load_mnist, scale_batch
-from .latent import slerp
+from .latent import reconstruct, slerp
 from .models import load_run, sample_run
 from .run import Run, checkpoint_steps, read_config
 
@@ -425,15 +425,46 @@ def discriminator_prob(
     real:torch.Tensor,    # real images, uint8 `(N, C, H, W)`
     bs:int=500,           # images per batch
     logits:bool=True,     # `disc` outputs logits (apply the sigmoid) rather than probabilities
+    fake_labels:torch.Tensor=None,  # a conditional discriminator's labels of `fake` `(N,)`
+    real_labels:torch.Tensor=None,  # and of `real`
 )->dict:
     "Mean probability of 'real' that `disc` gives to `fake` and to `real` images."
     _check_images(fake, 'generated images'); _check_images(real, 'real images')
     dev = model_device(disc)
-    def _mean(x):
-        with eval_mode(disc): out = torch.cat([disc(scale_batch(x[i:i+bs].to(dev), 'gan')).reshape(-1).double().cpu() for i in range(0, len(x), bs)])
+    def _mean(x, y):
+        cond = lambda i: () if y is None else (y[i:i+bs].to(dev),)
+        with eval_mode(disc): out = torch.cat([disc(scale_batch(x[i:i+bs].to(dev), 'gan'), *cond(i)).reshape(-1).double().cpu() for i in range(0, len(x), bs)])
         if len(out) != len(x): raise GenbookError(f"the discriminator gave {len(out)} outputs for {len(x)} images: expected one per image")
         return float((torch.sigmoid(out) if logits else out).mean())
-    return dict(d_fake=_mean(fake), d_real=_mean(real), n_fake=len(fake), n_real=len(real))
+    return dict(d_fake=_mean(fake, fake_labels), d_real=_mean(real, real_labels), n_fake=len(fake), n_real=len(real))
+
+# %% ../nbs/04_metrics.ipynb #9ff9c0b8
+@torch.no_grad()
+def per_label_scores(
+    fake:torch.Tensor,     # generated digits, uint8 `(N, 1, 28, 28)`
+    labels:torch.Tensor,   # the label each was generated for `(N,)`
+    data:ImageData,        # MNIST: the labelled test images are the reference, the labelled training images the floor
+    device='auto',         # where to run the classifier
+    bs:int=500,            # images per batch
+    seed:int=0,            # seed of the floor's training images
+)->dict:
+    "The digit classifier's accuracy on the samples of each label, and the FID of each label's samples against its test images, beside its floor."
+    _check_images(fake, 'generated digits')
+    labels = torch.as_tensor(labels).long().cpu()
+    if len(labels) != len(fake): raise GenbookError(f"{len(labels)} labels for {len(fake)} samples: give one per sample")
+    if data.test_labels is None or data.train_labels is None: raise GenbookError(f"the {data.name} data have no labels: per-label scores need labelled data")
+    ext = feature_extractor('mnist', device)
+    dev = model_device(ext)
+    pred = torch.cat([ext.clf(fake[i:i+bs].to(dev).float() / 255).argmax(1).cpu() for i in range(0, len(fake), bs)])
+    ff, fr = extract_features(fake, ext, bs), cached_features(data.test, ext, bs)
+    g, rows = torch.Generator().manual_seed(seed), []
+    for c in labels.unique().tolist():
+        mine, ref = labels == c, fr[data.test_labels == c]
+        tr = torch.nonzero(data.train_labels == c).flatten()
+        real = data.train[tr[torch.randperm(len(tr), generator=g)[:int(mine.sum())]]]
+        rows.append(dict(label=c, n=int(mine.sum()), accuracy=float((pred[mine] == c).double().mean()),
+                         fid=fid_from_features(ref, ff[mine]), fid_floor=fid_from_features(ref, extract_features(real, ext, bs))))
+    return dict(accuracy=float((pred == labels).double().mean()), labels=rows, features_id=ext.key)
 
 # %% ../nbs/04_metrics.ipynb #0813bb99
 @torch.no_grad()
@@ -455,6 +486,34 @@ def path_lengths(
     ends = (f[:, -1] - f[:, 0]).norm(dim=-1).clamp_min(1e-12)   # (pairs,)
     return dict(path_step=float(step.mean()), path_ratio=float((step.sum(1) / ends).median()), pairs=pairs, steps=steps)
 
+# %% ../nbs/04_metrics.ipynb #e2e7d192
+def reconstruction_error(
+    model:nn.Module,     # a trained model
+    spec,                # its `genbook.train.ModelSpec`
+    data:ImageData,      # the run's data set: test images are reconstructed
+    exts:dict,           # feature networks by name (`feature_extractor`)
+    n:int=100,           # test images
+    seed:int=0,          # which test images, and the inversion's starting codes
+    bs:int=500,          # images per batch of features
+)->dict:
+    "How well `model` reconstructs `n` test images: pixel mean squared error and feature distances, beside those of unrelated images."
+    if n < 2: raise GenbookError(f"reconstructions need at least 2 test images, got {n}")
+    g = torch.Generator().manual_seed(seed)
+    idx = torch.randperm(len(data.test), generator=g)[:n].sort().values
+    x = data.test[idx]
+    y = None if data.test_labels is None else data.test_labels[idx]
+    t0 = time.perf_counter()
+    r = reconstruct(model, spec, x, y, **({} if spec.kind == 'vae' else dict(seed=seed)))
+    secs = time.perf_counter() - t0
+    other = torch.roll(torch.arange(len(x)), 1)   # each image against its neighbour in the draw: unrelated pairs
+    feats = {}
+    for name, ext in exts.items():
+        fx, fr = extract_features(x, ext, bs).double(), extract_features(r, ext, bs).double()
+        feats[name] = dict(dist=float((fx - fr).norm(dim=1).mean()), dist_unrelated=float((fx - fx[other]).norm(dim=1).mean()))
+    mse = lambda a, b: float(((a.double() - b.double()) / 255).pow(2).mean())
+    return dict(method='encoder' if spec.kind == 'vae' else 'inversion', n=len(x), mse=mse(r, x), mse_unrelated=mse(x[other], x),
+                features=feats, seconds=round(secs, 1))
+
 # %% ../nbs/04_metrics.ipynb #5fc03fdd
 DEFAULT_FEATURES = dict(mnist=('mnist',), anime=('inception',))
 
@@ -465,6 +524,7 @@ def evaluate_run(
     iwae_k:int=5000,       # VAE: importance samples per image for the IWAE bound (0 skips it)
     iwae_n:int=1000,       # VAE: test images scored by the IWAE bound
     gaps_n:int=0,          # VAE: test images for the amortisation and approximation gaps (0 skips them)
+    recon_n:int=100,       # test images reconstructed (by the encoder, or by inverting a GAN; 0 skips them)
     device='auto',         # where to run models and feature networks
     data=None,             # an `ImageData`, or where to read the run's data set (default: where the run read it, else the usual search)
     seed:int=0,            # seed of the samples, the floor's real subset and KID's subsets
@@ -495,6 +555,7 @@ def evaluate_run(
     model, _, spec = load_run(run_dir, dev)
     if spec.decode:  # the latent space: how far each step of a path through it moves the image
         out['latent'] = {name: path_lengths(model, spec, feature_extractor(name, dev), seed=seed, bs=bs) for name in features}
+    if recon_n: out['reconstruction'] = reconstruction_error(model, spec, data, {name: feature_extractor(name, dev) for name in features}, recon_n, seed, bs)
     if spec.evaluate: out.update(spec.evaluate(model, fake, data, bs, iwae_k=iwae_k, iwae_n=iwae_n, gaps_n=gaps_n))
     out['seconds'] = round(time.perf_counter() - t0, 1)
     write_json(run_dir/'eval.json', out)

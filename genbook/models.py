@@ -13,10 +13,10 @@ import torch
 from .core import GenbookError, get_device
 from .run import Run, load_checkpoint
 from .train import ModelSpec
-from . import dcgan, vae
+from . import cgan, dcgan, vae, wgan
 
 # %% ../nbs/03b_models.ipynb #d84b258c
-MODELS = {s.name: s for s in (dcgan.SPEC, vae.SPEC)}
+MODELS = {s.name: s for s in (dcgan.SPEC, cgan.SPEC, wgan.SPEC, vae.SPEC)}
 
 def get_model(
     name:str, # a model's name, as `genbook train` takes it and `config.json` records it
@@ -44,8 +44,12 @@ def sample_run(
     n:int=64,             # number of images
     seed:int=0,           # seed of the noise (same seed, same images)
     device='auto',        # where to run the model
+    label=None,           # a conditional model's label for every image (default: its `grid_labels`, a row per label)
 )->torch.Tensor:
     "`n` images from the latest weights of `run_dir`, as uint8 `(N, C, H, W)`."
     if n < 1: raise GenbookError(f"the number of samples must be at least 1, got {n}")
+    spec = get_model(Run(run_dir).config.get('model', ''))
+    if label is not None and not spec.classes:
+        raise GenbookError(f"--label: the {spec.title} is not conditional; {', '.join(k for k, s in MODELS.items() if s.classes)} draw a given label")
     model, cfg, spec = load_run(run_dir, device)
-    return spec.sample(model, n, seed)
+    return spec.sample(model, n, seed) if label is None else spec.sample(model, n, seed, labels=label)

@@ -428,13 +428,14 @@ def fit_run(
     seed:int=0,           # seed of the fixed noise of the sample grids
     cbs:list=None,        # more callbacks for this fit (e.g. an `LRSchedule`)
     extra:dict=None,      # more numbers for `metrics.json` (the model's own)
+    grid:int=64,          # images in each sample grid
 )->dict:
     "Train `learn` in the run folder `run_dir`, checkpointing, and write the run's files; returns the metrics."
     run = Run(run_dir); run_dir = run.path
     if resume: _check_budget(run, epochs, max_steps)
     hist = History(stats, run_dir/'history.csv')
     cbs = [hist, NaNGuard(), Checkpoint(run_dir/'checkpoints', resume), StopAt(max_steps), *(cbs or [])]
-    if sample_fn is not None: cbs.append(SampleGrid(sample_fn, run_dir/'samples', seed=seed))
+    if sample_fn is not None: cbs.append(SampleGrid(sample_fn, run_dir/'samples', n=grid, seed=seed))
     learn.diverged, learn.first_epoch = None, _first_epoch(run) if resume else 0
     with _ctrl_c_flag(learn), learn.added_cbs(cbs), (nullcontext() if show else learn.removed_cbs(learn.progress)), (nullcontext() if show else learn.no_logging()):
         learn.fit(epochs, start_epoch=learn.first_epoch)
@@ -475,6 +476,8 @@ class ModelSpec:
     plots:tuple=()            # the latent-space figures it can draw (`genbook.latent.PLOTS`)
     decode:callable=None      # `decode(model, z)`: uint8 images `(n, C, H, W)` from codes `z` of its prior N(0, I)
     latent_dim:callable=None  # `latent_dim(model)`: the size of those codes
+    classes:int=0             # the labels a conditional model takes (0: none); its `sample` and `decode` then take `labels=` too
+    grid:int=64               # images in the sample grid saved after each epoch (100: a conditional model's 10x10, a row per label)
 
     def settings(self, cfg:dict):
         "The settings recorded in a run's `config.json` (other keys are ignored)."
@@ -556,7 +559,7 @@ def train_run(
     learn = spec.learner(c, dls, model, ds, show)
     f = lr_schedule(getattr(c, 'sched', 'constant'), c.lr)
     return fit_run(learn, run.path, c.epochs, spec.stats(c), spec.sample, max_steps=cfg['max_steps'], resume=resume, show=show,
-                   panels=spec.panels, seed=cfg['seed'], cbs=[LRSchedule(f)] if f else None, extra=spec.summary(c, ds) if spec.summary else None)
+                   panels=spec.panels, seed=cfg['seed'], cbs=[LRSchedule(f)] if f else None, extra=spec.summary(c, ds) if spec.summary else None, grid=spec.grid)
 
 # %% ../nbs/01b_train.ipynb #aa8dceaf
 _LOCAL = ('data', 'data_path', 'data_source', 'start_from')  # settings that name paths of the machine that trained the run

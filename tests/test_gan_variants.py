@@ -1,0 +1,73 @@
+"Black-box tests of the conditional GAN and the WGAN-GP through the command line: runs, labelled samples, refusals."
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from cli import genbook, ok_json, one_line_error
+
+# The embedded MNIST sample, never the full data.
+ENV = {'GENBOOK_DATA': None}
+
+
+@pytest.fixture(scope='module')
+def runs(tmp_path_factory):
+    "A 3-step cGAN run and a 6-step DCGAN run on the embedded sample."
+    d = tmp_path_factory.mktemp('variants')
+    for model, steps in (('cgan', 3), ('dcgan', 3)):
+        ok_json(genbook('train', model, 'mnist', '--out', d/model, '--max-steps', steps, '--bs', '16', cache=d/'cache', env=ENV))
+    return d
+
+
+def test_cgan_draws_the_label_asked_for(runs):
+    d = runs
+    r = ok_json(genbook('sample', d/'cgan', '--n', '6', '--label', '3', '--out', d/'threes.npz', cache=d/'cache', env=ENV))
+    assert r['n'] == 6
+    ok_json(genbook('sample', d/'cgan', '--n', '6', '--out', d/'mixed.npz', cache=d/'cache', env=ENV))
+    with np.load(d/'threes.npz') as a, np.load(d/'mixed.npz') as b: threes, mixed = a['images'], b['images']
+    assert threes.shape == (6, 28, 28, 1)
+    assert (threes[0] != mixed[0]).any()   # same noise, label 3 against label 0
+    ok_json(genbook('sample', d/'cgan', '--n', '100', '--out', d/'grid.png', cache=d/'cache', env=ENV))
+    assert Image.open(d/'grid.png').size == (10*28 + 11*2,) * 2
+    assert [p.suffix for p in (d/'cgan'/'samples').iterdir()] == ['.png']
+    assert Image.open(next((d/'cgan'/'samples').iterdir())).size == (10*28 + 11*2,) * 2
+
+
+@pytest.mark.parametrize('args, msg', [
+    (('--label', '10'), "label 10 is out of range: this model's labels are 0 to 9"),
+    (('--label', '-1'), "label -1 is out of range"),
+])
+def test_bad_labels(runs, args, msg):
+    one_line_error(genbook('sample', runs/'cgan', '--n', '4', *args, '--out', runs/'x.png', cache=runs/'cache', env=ENV), msg)
+
+
+def test_label_on_an_unconditional_model(runs):
+    one_line_error(genbook('sample', runs/'dcgan', '--n', '4', '--label', '3', '--out', runs/'x.png', cache=runs/'cache', env=ENV),
+                   '--label: the DCGAN is not conditional')
+
+
+def test_conditional_model_on_anime_is_refused(tmp_path):
+    one_line_error(genbook('train', 'cgan', 'anime', '--out', tmp_path/'r', '--max-steps', '1', cache=tmp_path/'cache', env=ENV),
+                   'anime faces have no labels')
+    assert not (tmp_path/'r').exists()
+
+
+def test_wgan_trains_and_records_the_wasserstein_estimate(tmp_path):
+    m = ok_json(genbook('train', 'wgan', 'mnist', '--out', tmp_path/'w', '--max-steps', '5', '--bs', '16', cache=tmp_path/'cache', env=ENV))
+    assert m['steps'] == 5 and all(np.isfinite(m[k]) for k in ('loss_C', 'loss_G', 'wdist', 'gp'))
+    cfg = json.loads((tmp_path/'w'/'config.json').read_text())
+    assert (cfg['model'], cfg['n_critic'], cfg['gp'], cfg['beta1'], cfg['beta2']) == ('wgan', 5, 10., 0., 0.9)
+    head = (tmp_path/'w'/'history.csv').read_text().splitlines()[0].split(',')
+    assert head[:6] == ['epoch', 'steps', 'loss_C', 'loss_G', 'wdist', 'gp']
+
+
+@pytest.mark.parametrize('args, msg', [
+    (('wgan', 'anime', '--critic-norm', 'batch'), 'a WGAN-GP critic cannot have BatchNorm'),
+    (('wgan', 'mnist', '--critic-norm', 'layer'), 'critic_norm is for the 64x64 one'),
+    (('dcgan', 'mnist', '--n-critic', '3'), '--n-critic: not an option of the DCGAN'),
+    (('cgan', 'mnist', '--latent', '2'), '--latent: not an option of the cGAN'),
+])
+def test_bad_settings(tmp_path, args, msg):
+    one_line_error(genbook('train', *args, '--out', tmp_path/'r', '--max-steps', '1', cache=tmp_path/'cache', env=ENV), msg)
+    assert not (tmp_path/'r').exists()
