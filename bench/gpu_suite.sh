@@ -183,7 +183,7 @@ if [ "$what" = run ]; then
     cp "$W/logs/$r.train.log" "$W/runs/$r/train.log" 2>/dev/null || true
   done
   say "MNIST runs evaluated (digit features, n = 10,000; the VAE's IWAE bound at k = 5000 on 1,000 test digits)"
-  if [ $dry = 1 ]; then evn=(--n 300 --iwae-k 20 --iwae-n 50); else evn=(); fi
+  if [ $dry = 1 ]; then evn=(--n 300 --iwae-k 20 --iwae-n 50 --recon-n 8); else evn=(); fi
   epids=()
   for r in $runs; do
     case $r in *mnist*) [ -f "$W/runs/$r/checkpoints/latest.json" ] || continue
@@ -214,7 +214,7 @@ if [ "$what" = stash ] || [ "$what" = eval ]; then
   "$PY" -m genbook.cli data anime --data "$anime"
   runs=$(ls -d "$W"/e/runs/*)
   "$PY" bench/gpu_suite.py ckpt $runs
-  if [ $dry = 1 ]; then evn=(--n ${GPU_SUITE_EVAL_N:-64}); else evn=(--n 10000); fi
+  if [ $dry = 1 ]; then evn=(--n ${GPU_SUITE_EVAL_N:-64} --recon-n 4); else evn=(--n 10000); fi
   say "eval: Inception FID/KID of each run against the held-out faces, beside the floor of as many training faces"
   epids=()
   for r in $runs; do  # each evaluation's files reach $OUT as soon as it ends

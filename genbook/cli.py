@@ -92,7 +92,7 @@ def _cmd_latent(a):
 def _cmd_eval(a):
     from genbook.metrics import evaluate_run
     feats = None if a.features is None else tuple(f.strip() for f in a.features.split(',') if f.strip())
-    return evaluate_run(a.run, features=feats, n=a.n, iwae_k=a.iwae_k, iwae_n=a.iwae_n, gaps_n=a.gaps_n, recon_n=a.recon_n, device=a.device, data=a.data, seed=a.seed)
+    return evaluate_run(a.run, features=feats, n=a.n, iwae_k=a.iwae_k, iwae_n=a.iwae_n, gaps_n=a.gaps_n, recon_n=a.recon_n, update=a.update, device=a.device, data=a.data, seed=a.seed)
 
 def _cmd_classifier(a):
     from genbook.core import cache_dir
@@ -103,7 +103,7 @@ def _cmd_classifier(a):
 def _cmd_export(a):
     from genbook.run import read_config
     from genbook.train import export_run
-    d = export_run(a.run, a.dest, data=a.data)
+    d = export_run(a.run, a.dest, data=a.data, weights=not a.records_only)
     return dict(out=str(d), files=sorted(p.name for p in d.iterdir()), export=read_config(d)['export'])
 
 def _cmd_compare(a):
@@ -193,6 +193,7 @@ def build_parser()->argparse.ArgumentParser:
     e.add_argument('--n', type=_positive, default=10000, help='number of samples (default: 10000)')
     e.add_argument('--iwae-k', type=_non_negative, default=5000, help='importance samples for the VAE NLL (default: 5000; 0 skips it)')
     e.add_argument('--iwae-n', type=_positive, default=1000, help='test images scored by the VAE NLL (default: 1000)')
+    e.add_argument('--update', action='store_true', help="keep every number DIR/eval.json has and add only the missing ones (scores from an earlier genbook or another device stay)")
     e.add_argument('--recon-n', type=_non_negative, default=100, help='test images reconstructed, through the encoder or by inverting a GAN (default: 100; 0 skips them)')
     e.add_argument('--gaps-n', type=_non_negative, default=0, help="test images for the VAE's amortisation and approximation gaps (default: 0, skipped; about 3 s an image on a CPU)")
     _add_common(e)
@@ -209,6 +210,7 @@ def build_parser()->argparse.ArgumentParser:
     x.add_argument('run', metavar='DIR', help='run folder written by genbook train')
     x.add_argument('dest', metavar='DEST', help='the folder to write (must not exist)')
     x.add_argument('--data', metavar='PATH', help="the run's data set, whose identity (counts and checksum) the export records (default: found as usual)")
+    x.add_argument('--records-only', action='store_true', help="the records without the weights: for a run compared in reports but not shared")
     x.set_defaults(func=_cmd_export)
 
     c = sub.add_parser('compare', help='the comparison report of several runs', description="Write the report's comparison tables (MNIST and anime, GAN and VAE) with sample grids and curves, as Markdown and HTML.")

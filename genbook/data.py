@@ -381,17 +381,18 @@ class TensorDL:
         y:torch.Tensor=None,     # labels, yielded after the images when `target='label'`
         bs:int=64,               # batch size
         scale:str='gan',         # how to turn bytes into model inputs (`SCALES`)
-        target:str='none',       # `none` (yield `(x,)`), `self` (yield `(x, x)`) or `label` (yield `(x, y)`)
+        target:str='none',       # `none` (yield `(x,)`), `self` (yield `(x, x)`), `label` (yield `(x, y)`) or `cond` (yield `(x, y, x)`: two inputs, a conditional VAE's)
         shuffle:bool=False,      # reshuffle every epoch
         drop_last:bool=False,    # drop the last incomplete batch
         seed:int=0,              # seed of the shuffle
         device=None,             # where batches are made
     ):
         if scale not in SCALES: raise GenbookError(f"unknown scale {scale!r}: use one of {', '.join(SCALES)}")
-        if target not in ('none', 'self', 'label'): raise GenbookError(f"unknown target {target!r}: use none, self or label")
-        if target == 'label' and y is None: raise GenbookError("target='label' needs labels, and this data set has none")
+        if target not in ('none', 'self', 'label', 'cond'): raise GenbookError(f"unknown target {target!r}: use none, self, label or cond")
+        if target in ('label', 'cond') and y is None: raise GenbookError(f"target={target!r} needs labels, and this data set has none")
         if bs < 1: raise GenbookError(f"batch size must be at least 1, got {bs}")
         self.x, self.y, self.bs, self.scale, self.target = x, y, bs, scale, target
+        self.n_inp = 2 if target == 'cond' else 1   # how many of a batch's tensors are the model's inputs (fastai reads it)
         self.shuffle, self.drop_last, self.seed, self.epoch = shuffle, drop_last, seed, 0
         self.device = torch.device('cpu')
         if device is not None: self.to(device)
@@ -420,7 +421,8 @@ class TensorDL:
             xb = scale_batch(self.x[j], self.scale)
             if self.target == 'none': yield (xb,)
             elif self.target == 'self': yield (xb, xb)
-            else: yield (xb, self.y[j])
+            elif self.target == 'label': yield (xb, self.y[j])
+            else: yield (xb, self.y[j], xb)
 
     def one_batch(self):
         "The first batch (without advancing the epoch counter)."
@@ -434,7 +436,7 @@ def image_dls(
     data:ImageData,        # the images
     bs:int=64,             # batch size
     scale:str='gan',       # `gan`, `unit`, `dynamic` or `static`
-    target:str='none',     # `none`, `self` or `label`
+    target:str='none',     # `none`, `self`, `label` or `cond`
     seed:int=0,            # seed of the training shuffle
     device=None,           # where the images live while training
     drop_last:bool=True,   # drop the last incomplete training batch

@@ -28,20 +28,24 @@ def decode_means(
     model,                # a `genbook.vae.VAE`
     z:torch.Tensor,       # latent codes `(N, latent)`
     bs:int=1000,          # codes per pass
+    labels:torch.Tensor=None,  # a conditional VAE's label of each code `(N,)`
 )->torch.Tensor:
     "Mean images of $p(x\\mid z)$ for the codes `z`, floats in [0, 1] `(N, C, H, W)` on the CPU."
     dev = model_device(model)
-    with eval_mode(model): return torch.cat([torch.sigmoid(model.decode(z[i:i+bs].to(dev))).cpu() for i in range(0, len(z), bs)])
+    y = lambda i: () if labels is None else (labels[i:i+bs].to(dev),)
+    with eval_mode(model): return torch.cat([torch.sigmoid(model.decode(z[i:i+bs].to(dev), *y(i))).cpu() for i in range(0, len(z), bs)])
 
 @torch.no_grad()
 def latent_means(
     model,                # a `genbook.vae.VAE`
     x:torch.Tensor,       # uint8 images `(N, C, H, W)`
     bs:int=1000,          # images per pass
+    labels:torch.Tensor=None,  # a conditional VAE's labels of `x` `(N,)`
 )->torch.Tensor:
     "The means of $q(z\\mid x)$ for the images `x`, `(N, latent)` on the CPU."
     dev, xs = model_device(model), fixed_inputs(x, model.cfg)
-    with eval_mode(model): return torch.cat([model.encode(xs[i:i+bs].to(dev))[0].cpu() for i in range(0, len(xs), bs)])
+    y = lambda i: () if labels is None else (labels[i:i+bs].to(dev),)
+    with eval_mode(model): return torch.cat([model.encode(xs[i:i+bs].to(dev), *y(i))[0].cpu() for i in range(0, len(xs), bs)])
 
 # %% ../nbs/03a_latent.ipynb #4ab59c97
 def quantile_grid(
@@ -88,9 +92,10 @@ def plot_scatter(
 def reconstructions(
     model,               # a `genbook.vae.VAE`
     x:torch.Tensor,      # uint8 images `(n, C, H, W)`
+    labels:torch.Tensor=None,  # a conditional VAE's labels of `x` `(n,)`
 )->torch.Tensor:
     "Inputs (as the model saw them) followed by their reconstructions, `(2n, C, H, W)` in [0, 1]."
-    return torch.cat([fixed_inputs(x, model.cfg).cpu(), decode_means(model, latent_means(model, x))])
+    return torch.cat([fixed_inputs(x, model.cfg).cpu(), decode_means(model, latent_means(model, x, labels=labels), labels=labels)])
 
 def prior_samples(
     model,               # a `genbook.vae.VAE`
@@ -231,7 +236,9 @@ def reconstruct(
     **kw,                        # `invert_gan`'s options, for a GAN
 )->torch.Tensor:
     "Reconstructions of `x`, uint8 `(n, C, H, W)`: the decoder's mean of the encoder's mean for a VAE, `invert_gan` for a GAN."
-    if spec.kind == 'vae': return decode_means(model, latent_means(model, x)).mul(255).round().to(torch.uint8)
+    if spec.kind == 'vae':
+        y = labels if spec.classes else None
+        return decode_means(model, latent_means(model, x, labels=y), labels=y).mul(255).round().to(torch.uint8)
     return invert_gan(model, x, labels if spec.classes else None, **kw)
 
 # %% ../nbs/03a_latent.ipynb #9b54576a
@@ -261,13 +268,13 @@ def latent_figure(
         if plot == 'interp': return save_grid(interpolate_gan(model, seed=seed), out, nrow=10)
         return save_grid(spec.sample(model, 64, seed), out)
     if plot == 'manifold': return save_grid(manifold(model), out, nrow=20, lo=0, hi=1)
-    if plot == 'samples': return save_grid(prior_samples(model, 64, seed), out, lo=0, hi=1)
+    if plot == 'samples': return save_grid(spec.sample(model, spec.grid, seed), out) if spec.classes else save_grid(prior_samples(model, 64, seed), out, lo=0, hi=1)
     ds = Run(run_dir).data(data)
     x, y = ds.test, ds.test_labels
     idx = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed))
     if plot == 'recon' and spec.kind == 'gan':  # inputs above, the generator's nearest images below
         return save_grid(torch.cat([x[idx[:16]], reconstruct(model, spec, x[idx[:16]], None if y is None else y[idx[:16]], seed=seed)]), out, nrow=16)
-    if plot == 'recon': return save_grid(reconstructions(model, x[idx[:16]]), out, nrow=16, lo=0, hi=1)
+    if plot == 'recon': return save_grid(reconstructions(model, x[idx[:16]], y[idx[:16]] if spec.classes else None), out, nrow=16, lo=0, hi=1)
     if plot == 'interp':
         strips = [interpolate_vae(model, x[idx[2*i]], x[idx[2*i+1]], steps=10) for i in range(4)]
         return save_grid(torch.cat(strips), out, nrow=10, lo=0, hi=1)

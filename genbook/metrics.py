@@ -10,7 +10,8 @@ __all__ = ['MNIST_CLASSIFIER', 'MNIST_CLASSIFIER_SHA256', 'FEATURES', 'DEFAULT_F
            'load_classifier', 'random_shift', 'RandomShift', 'train_mnist_classifier', 'tf_bilinear_resize',
            'inception_net', 'InceptionFeatures', 'ClassifierFeatures', 'feature_extractor', 'extract_features',
            'cached_features', 'fid_kid', 'real_subset', 'distances_with_floor', 'classifier_diagnostics',
-           'discriminator_prob', 'per_label_scores', 'path_lengths', 'reconstruction_error', 'evaluate_run']
+           'discriminator_prob', 'per_label_scores', 'path_lengths', 'reconstruction_error', 'add_missing',
+           'evaluate_run']
 
 # %% ../nbs/04_metrics.ipynb #56713dde
 import hashlib
@@ -514,6 +515,22 @@ def reconstruction_error(
     return dict(method='encoder' if spec.kind == 'vae' else 'inversion', n=len(x), mse=mse(r, x), mse_unrelated=mse(x[other], x),
                 features=feats, seconds=round(secs, 1))
 
+# %% ../nbs/04_metrics.ipynb #a27af777
+def add_missing(
+    old:dict,          # what a record holds
+    new:dict,          # a newer record of the same thing
+    added:list=None,   # collects the dotted names of the keys taken from `new`
+    prefix:str='',     # the dotted name of `old` within the whole record
+)->dict:
+    "`old` with the keys only `new` has, at every depth; where both have a key, `old`'s value stays."
+    out = dict(old)
+    for k, v in new.items():
+        if k not in old:
+            out[k] = v
+            if added is not None: added.append(prefix + k)
+        elif isinstance(old[k], dict) and isinstance(v, dict): out[k] = add_missing(old[k], v, added, f'{prefix}{k}.')
+    return out
+
 # %% ../nbs/04_metrics.ipynb #5fc03fdd
 DEFAULT_FEATURES = dict(mnist=('mnist',), anime=('inception',))
 
@@ -525,6 +542,7 @@ def evaluate_run(
     iwae_n:int=1000,       # VAE: test images scored by the IWAE bound
     gaps_n:int=0,          # VAE: test images for the amortisation and approximation gaps (0 skips them)
     recon_n:int=100,       # test images reconstructed (by the encoder, or by inverting a GAN; 0 skips them)
+    update:bool=False,     # keep every number the run's `eval.json` has and add only those it lacks (see `add_missing`)
     device='auto',         # where to run models and feature networks
     data=None,             # an `ImageData`, or where to read the run's data set (default: where the run read it, else the usual search)
     seed:int=0,            # seed of the samples, the floor's real subset and KID's subsets
@@ -558,5 +576,9 @@ def evaluate_run(
     if recon_n: out['reconstruction'] = reconstruction_error(model, spec, data, {name: feature_extractor(name, dev) for name in features}, recon_n, seed, bs)
     if spec.evaluate: out.update(spec.evaluate(model, fake, data, bs, iwae_k=iwae_k, iwae_n=iwae_n, gaps_n=gaps_n))
     out['seconds'] = round(time.perf_counter() - t0, 1)
+    if update and (run_dir/'eval.json').exists():
+        old = Run(run_dir).evaluation()
+        added = []
+        out = dict(add_missing(old, out, added), updated=old.get('updated', []) + [dict(device=str(dev), seconds=out['seconds'], added=added)])
     write_json(run_dir/'eval.json', out)
     return out

@@ -13,10 +13,10 @@ import torch
 from .core import GenbookError, get_device
 from .run import Run, load_checkpoint
 from .train import ModelSpec
-from . import cgan, dcgan, vae, wgan
+from . import cgan, cvae, dcgan, vae, wgan
 
 # %% ../nbs/03b_models.ipynb #d84b258c
-MODELS = {s.name: s for s in (dcgan.SPEC, cgan.SPEC, wgan.SPEC, vae.SPEC)}
+MODELS = {s.name: s for s in (dcgan.SPEC, cgan.SPEC, wgan.SPEC, vae.SPEC, cvae.SPEC)}
 
 def get_model(
     name:str, # a model's name, as `genbook train` takes it and `config.json` records it

@@ -213,6 +213,8 @@ def load_checkpoint(
         if state: raise GenbookError(f"{run_dir} is an exported run: it holds weights, not a training state, so it cannot be resumed; start a new run")
         return read_weights(Path(run_dir)/WEIGHTS), None
     ptr = Run(run_dir).latest()
+    if ptr is None and (Path(run_dir)/'config.json').exists() and Run(run_dir).config.get('export', {}).get('weights') is False:
+        raise GenbookError(f"{run_dir} holds a run's records without its weights (exported with --records-only): train the model again to sample or score it")
     if ptr is None: raise GenbookError(f"{run_dir} has no checkpoint: train it first (genbook train ...)")
     d = folder/ptr.get('dir', '')
     try:

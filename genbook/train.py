@@ -569,6 +569,7 @@ def export_run(
     dest,                 # the folder to write (must not exist)
     data=None,            # the run's data set, an `ImageData` or where to read it, to record its identity (default: find it)
     dtype=torch.float16,  # the weights' floating-point type
+    weights:bool=True,    # `False`: the records alone, for a run whose weights are not shared (every report reads them; nothing samples from them)
 )->Path:
     "Write `run_dir` as a shareable folder: its records, last sample grid and curves, and its weights in `dtype`; no path of this machine."
     run_dir, dest = Path(run_dir), Path(dest).expanduser()
@@ -576,12 +577,12 @@ def export_run(
     cfg = read_config(run_dir)
     w, _ = load_checkpoint(run_dir, state=False)
     cfg = {k: v for k,v in cfg.items() if k not in _LOCAL}
-    cfg['export'] = dict(steps=checkpoint_steps(run_dir), dtype=str(dtype).replace('torch.', ''))
+    cfg['export'] = dict(steps=checkpoint_steps(run_dir), dtype=str(dtype).replace('torch.', '')) if weights else dict(steps=checkpoint_steps(run_dir), weights=False)
     if cfg.get('dataset'): cfg['data_id'] = data_identity(Run(run_dir).data(data))
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=dest.parent, prefix='.export_'))
     try:
-        save_file({k: (v.to(dtype) if v.is_floating_point() else v).contiguous() for k,v in w.items()}, tmp/WEIGHTS)
+        if weights: save_file({k: (v.to(dtype) if v.is_floating_point() else v).contiguous() for k,v in w.items()}, tmp/WEIGHTS)
         write_json(tmp/'config.json', cfg)
         for f in ('history.csv', 'metrics.json', 'curves.png'):
             if (run_dir/f).exists(): shutil.copy2(run_dir/f, tmp/f)

@@ -74,20 +74,22 @@ def vae_config(
 # %% ../nbs/03_vae.ipynb #bf5842b6
 def mnist_encoder(
     latent:int=2,   # size of z
+    extra:int=0,    # input channels beside the image (a conditional VAE's label maps)
 )->nn.Sequential:
     "The CVAE tutorial's encoder: `(B, 1, 28, 28)` -> `(B, 2*latent)` (mean, log-variance)."
     return nn.Sequential(
-        nn.Conv2d(1, 32, 3, stride=2), nn.ReLU(),        # (B, 32, 13, 13)
+        nn.Conv2d(1 + extra, 32, 3, stride=2), nn.ReLU(),  # (B, 32, 13, 13)
         nn.Conv2d(32, 64, 3, stride=2), nn.ReLU(),       # (B, 64, 6, 6)
         nn.Flatten(),                                    # (B, 2304)
         nn.Linear(64*6*6, 2*latent))                     # (B, 2*latent)
 
 def mnist_decoder(
     latent:int=2,   # size of z
+    extra:int=0,    # inputs beside z (a conditional VAE's one-hot label)
 )->nn.Sequential:
     "The CVAE tutorial's decoder: `(B, latent)` -> Bernoulli logits `(B, 1, 28, 28)`."
     return nn.Sequential(
-        nn.Linear(latent, 7*7*32), nn.ReLU(),            # (B, 1568)
+        nn.Linear(latent + extra, 7*7*32), nn.ReLU(),    # (B, 1568)
         nn.Unflatten(1, (32, 7, 7)),                     # (B, 32, 7, 7)
         nn.ConvTranspose2d(32, 64, 3, stride=2, padding=1, output_padding=1), nn.ReLU(),  # (B, 64, 14, 14)
         nn.ConvTranspose2d(64, 32, 3, stride=2, padding=1, output_padding=1), nn.ReLU(),  # (B, 32, 28, 28)
@@ -222,14 +224,14 @@ def fixed_inputs(
     g = torch.Generator(device=x.device).manual_seed(cfg.test_seed if seed is None else seed)
     return torch.bernoulli(x.float().div(255), generator=g)
 
-def _fixed_batches(model, x, bs, seed=None):
-    "The model's fixed inputs for `x` in batches on its device, drawn under `seed` forked off the global generators (consume them all)."
+def _fixed_batches(model, x, bs, seed=None, labels=None):
+    "The model's fixed inputs for `x` in batches on its device, with a conditional model's `labels` (`(yb,)`, else `()`), drawn under `seed` forked off the global generators (consume them all)."
     dev = model_device(model)
     seed = model.cfg.test_seed if seed is None else seed
     xs = fixed_inputs(x, model.cfg, seed)
     with torch.random.fork_rng(devices=[dev] if dev.type == 'cuda' else []):
         torch.manual_seed(seed)
-        for i in range(0, len(xs), bs): yield xs[i:i+bs].to(dev)
+        for i in range(0, len(xs), bs): yield xs[i:i+bs].to(dev), (() if labels is None else (labels[i:i+bs].to(dev),))
 
 def _se(v:torch.Tensor)->float: return float(v.std() / math.sqrt(len(v))) if len(v) > 1 else float('nan')  # standard error of a mean
 
@@ -239,12 +241,13 @@ def evaluate_vae(
     x:torch.Tensor,    # uint8 images `(N, C, H, W)`
     bs:int=500,        # images per forward pass
     seed:int=None,     # seed of the binarisation and of the draws of z (default: `cfg.test_seed`)
+    labels:torch.Tensor=None,  # a conditional model's labels of `x` `(N,)`
 )->dict:
     "Mean reconstruction, KL and loss per image over `x` (one draw of z each), in nats."
     cfg, rec, kl = model.cfg, 0., 0.
     with eval_mode(model):
-        for xb in _fixed_batches(model, x, bs, seed):
-            r, k = elbo_terms(model, model(xb), xb)
+        for xb, y in _fixed_batches(model, x, bs, seed, labels):
+            r, k = elbo_terms(model, model(xb, *y), xb)
             rec, kl = rec + r.sum(), kl + k.sum()
     n = len(x)
     res = dict(recon=float(rec)/n, kl=float(kl)/n)
@@ -260,9 +263,11 @@ def log_weights(
     k:int,              # importance samples per image
     chunk:int=None,     # draws per image decoded in one pass (default: about 1,024 images a pass)
     q:tuple=None,       # `(mu, logvar)` of another Gaussian $q(z)$ per image (default: the encoder's)
+    labels:torch.Tensor=None,  # a conditional model's labels of `x` `(B,)`
 )->torch.Tensor:
     "$\\log p(x\\mid z_i) + \\log p(z_i) - \\log q(z_i\\mid x)$ for `k` draws per image `(B, k)`."
-    mu, logvar = model.encode(x) if q is None else q
+    y = () if labels is None else (labels,)
+    mu, logvar = model.encode(x, *y) if q is None else q
     std = (0.5*logvar).exp()
     chunk = chunk or max(1, 1024 // len(x))
     out = []
@@ -272,7 +277,7 @@ def log_weights(
         z = mu + std*eps
         log_q = (-0.5*eps.pow(2) - 0.5*logvar - 0.5*math.log(2*math.pi)).sum(-1)  # (kc, B)
         log_p = (-0.5*z.pow(2) - 0.5*math.log(2*math.pi)).sum(-1)
-        logits = model.decode(z.flatten(0, 1))                                    # (kc*B, C, H, W)
+        logits = model.decode(z.flatten(0, 1), *(t.repeat(kc) for t in y))       # (kc*B, C, H, W)
         xs = x.expand(kc, *x.shape).flatten(0, 1)
         out.append((-model.nll(logits, xs)).view(kc, -1) + log_p - log_q)
     return torch.cat(out).T
@@ -287,10 +292,11 @@ def iwae_bound(
     x:torch.Tensor,     # model inputs `(B, C, H, W)`
     k:int=5000,         # importance samples per image (1 gives a one-sample ELBO)
     chunk:int=None,     # codes decoded per pass
+    labels:torch.Tensor=None,  # a conditional model's labels of `x` `(B,)`
 )->torch.Tensor:
     "The importance-weighted bound $\\mathcal L_k$ per image, in nats `(B,)`."
     _check_k(k)
-    return _bound(log_weights(model, x, k, chunk))
+    return _bound(log_weights(model, x, k, chunk, labels=labels))
 
 # %% ../nbs/03_vae.ipynb #3c8b49a9
 def iwae_nll(
@@ -300,13 +306,15 @@ def iwae_nll(
     n:int=None,         # score only the first `n` images (default: all)
     bs:int=None,        # images per batch (default: enough for about 40,000 codes a batch)
     seed:int=None,      # seed of the binarisation and of the draws (default: `cfg.test_seed`)
+    labels:torch.Tensor=None,  # a conditional model's labels of `x` `(N,)`
 )->dict:
     "The IWAE estimate of the negative log-likelihood in nats per image over (the first `n` of) `x`, with its standard error, and the ELBO from the same draws."
     _check_k(k)
     cfg, x, lk, elbo = model.cfg, x[:n] if n else x, [], []
+    labels = None if labels is None else labels[:len(x)]
     with eval_mode(model):
-        for xb in _fixed_batches(model, x, bs or max(1, min(len(x), 40_000 // k)), seed):
-            lw = log_weights(model, xb, k).double().cpu()
+        for xb, y in _fixed_batches(model, x, bs or max(1, min(len(x), 40_000 // k)), seed, labels):
+            lw = log_weights(model, xb, k, labels=y[0] if y else None).double().cpu()
             lk.append(_bound(lw)); elbo.append(lw.mean(1))
     lk, elbo = torch.cat(lk), torch.cat(elbo)
     res = dict(nll=-float(lk.mean()), se=_se(lk), elbo=float(elbo.mean()), gap=float((lk - elbo).mean()), gap_se=_se(lk - elbo), k=k, n=len(x))
@@ -319,10 +327,12 @@ def decode_codes(
     model:VAE,        # a VAE
     z:torch.Tensor,   # latent codes `(n, latent)`
     chunk:int=500,    # images decoded at once
+    labels:torch.Tensor=None,  # a conditional model's label of each code `(n,)`
 )->torch.Tensor:
     "The decoder's mean images of `z`, as uint8 `(n, C, H, W)` on the CPU."
     dev = model_device(model)
-    with eval_mode(model): return torch.cat([torch.sigmoid(model.decode(zb.to(dev))).mul(255).round().to(torch.uint8).cpu() for zb in z.split(chunk)])
+    ys = [()] * len(z.split(chunk)) if labels is None else [(yb.to(dev),) for yb in labels.split(chunk)]
+    with eval_mode(model): return torch.cat([torch.sigmoid(model.decode(zb.to(dev), *y)).mul(255).round().to(torch.uint8).cpu() for zb, y in zip(z.split(chunk), ys)])
 
 @torch.no_grad()
 def sample_images(
@@ -354,8 +364,9 @@ class VAEStats(Callback):
         test:torch.Tensor=None,   # uint8 held-out images to score (`None`: no score)
         bs:int=500,               # images per pass when scoring
         show:bool=True,           # print one line per epoch
+        test_labels:torch.Tensor=None,  # a conditional model's labels of `test`
     ):
-        self.test, self.eval_bs, self.show = test, bs, show
+        self.test, self.eval_bs, self.show, self.test_labels = test, bs, show, test_labels
 
     def before_validate(self): raise CancelValidException
     def before_epoch(self): self.t0 = time.perf_counter()
@@ -367,7 +378,7 @@ class VAEStats(Callback):
 
     def _score(self)->dict:
         if self.test is None: return {}
-        cfg, ev = self.learn.model.cfg, evaluate_vae(self.learn.model, self.test, self.eval_bs)
+        cfg, ev = self.learn.model.cfg, evaluate_vae(self.learn.model, self.test, self.eval_bs, labels=self.test_labels)
         st = {test_stat(cfg.likelihood): ev['loss'] if cfg.likelihood == 'bce' else -ev['loss']}
         if 'bpd' in ev: st['test_bpd'] = ev['bpd']
         hist = getattr(self.learn, 'history', None)
@@ -400,9 +411,10 @@ def vae_learner(
     model:VAE,               # the model, on the loaders' device
     test:torch.Tensor=None,  # uint8 held-out images scored after each epoch
     show:bool=True,          # print the per-epoch line
+    test_labels:torch.Tensor=None,  # a conditional model's labels of `test`
 )->GenLearner:
     "The learner `train_vae` trains: `VAELoss`, PyTorch's Adam and `VAEStats`."
-    cbs = [VAEStats(test, show=show)] + ([Autocast(channels_last=True)] if cfg.precision == 'bf16' else [])
+    cbs = [VAEStats(test, show=show, test_labels=test_labels)] + ([Autocast(channels_last=True)] if cfg.precision == 'bf16' else [])
     return GenLearner(dls, model, vae_optimizers(model, cfg.lr), loss_func=VAELoss(model), cbs=cbs)
 
 # %% ../nbs/03_vae.ipynb #903aa62c
@@ -426,14 +438,14 @@ def vae_evaluate(
     **kw,                 # options of other models' evaluations (ignored)
 )->dict:
     "The VAE's numbers for `eval.json`: the held-out loss and its terms, the IWAE bound and (optionally) the inference gaps."
-    bce = model.cfg.likelihood == 'bce'
-    ev = evaluate_vae(model, data.test, bs)
+    bce, labels = model.cfg.likelihood == 'bce', data.test_labels if getattr(model, 'classes', 0) else None
+    ev = evaluate_vae(model, data.test, bs, labels=labels)
     out = {'test_recon': ev['recon'], 'test_kl': ev['kl'], ('test_loss' if bce else 'test_neg_elbo'): ev['loss'], **({'test_bpd': ev['bpd']} if 'bpd' in ev else {})}
     if bce: out['note'] = 'BCE + KL loss on [0, 1] pixels: not an ELBO, so no IWAE bound'
     elif iwae_k > 0:
-        iw = iwae_nll(model, data.test, k=iwae_k, n=iwae_n)
+        iw = iwae_nll(model, data.test, k=iwae_k, n=iwae_n, labels=labels)
         out.update(iwae_nll=iw['nll'], iwae_se=iw['se'], iwae_elbo=iw['elbo'], iwae_k=iw['k'], iwae_n=iw['n'], **({'iwae_bpd': iw['bpd']} if 'bpd' in iw else {}))
-    if gaps_n > 0: out['gaps'] = inference_gaps(model, data.test, n=gaps_n)
+    if gaps_n > 0: out['gaps'] = inference_gaps(model, data.test, n=gaps_n, labels=labels)
     return dict(vae=out)
 
 SPEC = ModelSpec('vae', 'VAE', 'vae', VAEConfig, vae_config, VAE,
@@ -461,18 +473,20 @@ def fit_posterior(
     steps:int=300,      # gradient steps
     lr:float=0.02,      # Adam's learning rate
     draws:int=8,        # codes per image in each step's ELBO estimate
+    labels:torch.Tensor=None,  # a conditional model's labels of `x` `(B,)`
 )->tuple:
     "A Gaussian per image fitted by gradient ascent on its ELBO, starting from the encoder's: `(mu, logvar)`, each `(B, latent)`."
     grads = [p.requires_grad for p in model.parameters()]
     for p in model.parameters(): p.requires_grad_(False)
     try:
         with eval_mode(model):
-            with torch.no_grad(): mu, logvar = (t.clone().requires_grad_() for t in model.encode(x))
+            y = () if labels is None else (labels,)
+            with torch.no_grad(): mu, logvar = (t.clone().requires_grad_() for t in model.encode(x, *y))
             opt = torch.optim.Adam([mu, logvar], lr=lr)
             xs = x.expand(draws, *x.shape).flatten(0, 1)                              # (draws*B, C, H, W)
             for _ in range(steps):
                 z = mu + (0.5*logvar).exp() * torch.randn(draws, *mu.shape, device=mu.device)
-                rec = model.nll(model.decode(z.flatten(0, 1)), xs).view(draws, -1).mean(0)  # (B,)
+                rec = model.nll(model.decode(z.flatten(0, 1), *(t.repeat(draws) for t in y)), xs).view(draws, -1).mean(0)  # (B,)
                 loss = (rec + kl_normal(mu, logvar)).sum()                              # images are independent: one sum, a gradient each
                 opt.zero_grad(); loss.backward(); opt.step()
     finally:
@@ -488,13 +502,16 @@ def inference_gaps(
     lr:float=0.02,      # `fit_posterior`'s learning rate
     bs:int=100,         # images fitted and scored together
     seed:int=None,      # seed of the binarisation and of the draws (default: `cfg.test_seed`)
+    labels:torch.Tensor=None,  # a conditional model's labels of `x` `(N,)`
 )->dict:
     "The ELBO with the encoder's Gaussians and with fitted ones, and $\\log p(x)$, in nats per image: the amortisation and approximation gaps."
     _check_k(k)
     x, enc, fit = x[:n] if n else x, [], []
-    for xb in _fixed_batches(model, x, bs, seed):
-        q = fit_posterior(model, xb, steps, lr)
-        enc.append(log_weights(model, xb, k).double().cpu()); fit.append(log_weights(model, xb, k, q=q).double().cpu())
+    labels = None if labels is None else labels[:len(x)]
+    for xb, y in _fixed_batches(model, x, bs, seed, labels):
+        yl = y[0] if y else None
+        q = fit_posterior(model, xb, steps, lr, labels=yl)
+        enc.append(log_weights(model, xb, k, labels=yl).double().cpu()); fit.append(log_weights(model, xb, k, q=q, labels=yl).double().cpu())
     enc, fit = torch.cat(enc), torch.cat(fit)
     log_px, elbo, elbo_fit = _bound(fit), enc.mean(1), fit.mean(1)
     return dict(elbo=float(elbo.mean()), elbo_fitted=float(elbo_fit.mean()), log_px=float(log_px.mean()),

@@ -35,7 +35,7 @@ def run(tmp_path_factory):
 
 
 def evaluate(run_dir, *args, cache, env=ENV):
-    return genbook('eval', run_dir, '--n', 64, '--device', 'cpu', *args, cache=cache, env=env)
+    return genbook('eval', run_dir, '--n', 64, '--recon-n', 4, '--device', 'cpu', *args, cache=cache, env=env)
 
 
 def test_eval_finds_the_folder_the_run_was_trained_on(run):

@@ -1,4 +1,4 @@
-"Black-box tests of the conditional GAN and the WGAN-GP through the command line: runs, labelled samples, refusals."
+"Black-box tests of the conditional GAN, the WGAN-GP and the conditional VAE through the command line: runs, labelled samples, refusals."
 import json
 
 import numpy as np
@@ -13,9 +13,9 @@ ENV = {'GENBOOK_DATA': None}
 
 @pytest.fixture(scope='module')
 def runs(tmp_path_factory):
-    "A 3-step cGAN run and a 6-step DCGAN run on the embedded sample."
+    "3-step cGAN, cVAE and DCGAN runs on the embedded sample."
     d = tmp_path_factory.mktemp('variants')
-    for model, steps in (('cgan', 3), ('dcgan', 3)):
+    for model, steps in (('cgan', 3), ('cvae', 3), ('dcgan', 3)):
         ok_json(genbook('train', model, 'mnist', '--out', d/model, '--max-steps', steps, '--bs', '16', cache=d/'cache', env=ENV))
     return d
 
@@ -34,12 +34,22 @@ def test_cgan_draws_the_label_asked_for(runs):
     assert Image.open(next((d/'cgan'/'samples').iterdir())).size == (10*28 + 11*2,) * 2
 
 
+def test_cvae_draws_the_label_asked_for(runs):
+    d = runs
+    for k in (2, 5): ok_json(genbook('sample', d/'cvae', '--n', '4', '--label', k, '--out', d/f'v{k}.npz', cache=d/'cache', env=ENV))
+    with np.load(d/'v2.npz') as a, np.load(d/'v5.npz') as b: assert (a['images'] != b['images']).any()
+    cfg = json.loads((d/'cvae'/'config.json').read_text())
+    assert (cfg['model'], cfg['classes'], cfg['latent']) == ('cvae', 10, 2)
+    assert 'test_elbo' in (d/'cvae'/'history.csv').read_text().splitlines()[0]
+
+
+@pytest.mark.parametrize('model', ['cgan', 'cvae'])
 @pytest.mark.parametrize('args, msg', [
     (('--label', '10'), "label 10 is out of range: this model's labels are 0 to 9"),
     (('--label', '-1'), "label -1 is out of range"),
 ])
-def test_bad_labels(runs, args, msg):
-    one_line_error(genbook('sample', runs/'cgan', '--n', '4', *args, '--out', runs/'x.png', cache=runs/'cache', env=ENV), msg)
+def test_bad_labels(runs, model, args, msg):
+    one_line_error(genbook('sample', runs/model, '--n', '4', *args, '--out', runs/'x.png', cache=runs/'cache', env=ENV), msg)
 
 
 def test_label_on_an_unconditional_model(runs):
@@ -47,8 +57,9 @@ def test_label_on_an_unconditional_model(runs):
                    '--label: the DCGAN is not conditional')
 
 
-def test_conditional_model_on_anime_is_refused(tmp_path):
-    one_line_error(genbook('train', 'cgan', 'anime', '--out', tmp_path/'r', '--max-steps', '1', cache=tmp_path/'cache', env=ENV),
+@pytest.mark.parametrize('model', ['cgan', 'cvae'])
+def test_conditional_model_on_anime_is_refused(tmp_path, model):
+    one_line_error(genbook('train', model, 'anime', '--out', tmp_path/'r', '--max-steps', '1', cache=tmp_path/'cache', env=ENV),
                    'anime faces have no labels')
     assert not (tmp_path/'r').exists()
 

@@ -1,4 +1,4 @@
-"The shipped `pretrained/` folders: each loads and samples as a run does, names no path, stays small, and is checked against the data."
+"The shipped `pretrained/` folders: each loads and samples as a run does, names no path, stays small, and is checked against the data; the `records/` folders hold runs' records without weights."
 import json
 import re
 import shutil
@@ -14,8 +14,9 @@ from genbook.metrics import MNIST_CLASSIFIER_SHA256, features_id
 from genbook.models import load_run, sample_run
 from genbook.run import WEIGHTS, checkpoint_steps, load_checkpoint, read_config
 
-PRETRAINED = ROOT/'pretrained'
+PRETRAINED, RECORDS = ROOT/'pretrained', ROOT/'records'
 FOLDERS = sorted(p for p in PRETRAINED.iterdir() if p.is_dir()) if PRETRAINED.is_dir() else []
+RECORDED = sorted(p for p in RECORDS.iterdir() if p.is_dir()) if RECORDS.is_dir() else []
 REPORT = ('dcgan_mnist', 'vae_mnist', 'dcgan_anime', 'vae_anime')
 
 
@@ -38,7 +39,9 @@ def test_loads_and_samples(run):
     w, _ = load_checkpoint(run, state=False)
     assert {v.dtype for v in w.values() if v.is_floating_point()} == {torch.float32}
     assert cfg['export']['steps'] == checkpoint_steps(run) == json.loads((run/'metrics.json').read_text())['steps']
-    assert cfg['epochs'] == 50 and json.loads((run/'metrics.json').read_text())['stopped'] == 'finished'
+    m = json.loads((run/'metrics.json').read_text())
+    assert m['epochs'] == cfg['epochs'] and m['stopped'] == 'finished', 'a shipped run finished its budget'
+    if run.name in REPORT: assert cfg['epochs'] == 50, "the report's budget"
 
 
 @pytest.mark.parametrize('run', FOLDERS, ids=lambda p: p.name)
@@ -87,3 +90,14 @@ def test_missing_or_corrupt_weights(tmp_path):
     one_line_error(genbook('sample', run, '--out', tmp_path/'s.png', '--device', 'cpu', cache=tmp_path), 'corrupt')
     (run/WEIGHTS).unlink()
     one_line_error(genbook('sample', run, '--out', tmp_path/'s.png', '--device', 'cpu', cache=tmp_path), 'no checkpoint')
+
+
+@pytest.mark.parametrize('run', RECORDED, ids=lambda p: p.name)
+def test_records_are_whole_and_name_no_path(run, tmp_path):
+    "A records folder: config, metrics, evaluation, history and the last grid, finished and evaluated; no weights, no path; sampling says why not."
+    cfg, m, ev = (json.loads((run/f).read_text()) for f in ('config.json', 'metrics.json', 'eval.json'))
+    assert cfg['export'] == {'steps': m['steps'], 'weights': False} and m['stopped'] == 'finished' and ev['steps'] == m['steps']
+    assert not (run/WEIGHTS).exists() and not (run/'checkpoints').exists() and list((run/'samples').glob('*.png'))
+    for f in ('config.json', 'metrics.json', 'eval.json'):
+        assert not re.search(r'"(/|[A-Za-z]:\\\\)[^"]*"', (run/f).read_text()), f
+    one_line_error(genbook('sample', run, '--out', tmp_path/'s.png', '--device', 'cpu', cache=tmp_path), 'records without its weights')
