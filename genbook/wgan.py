@@ -16,8 +16,8 @@ import torch
 import torch.nn as nn
 from fastai.callback.core import Callback, CancelValidException, TrainEvalCallback
 
-from .core import GenbookError, eval_mode, model_device
-from .data import image_dls, scale_batch
+from .core import GenbookError
+from .data import image_dls
 from . import dcgan
 from .dcgan import DCGANConfig, decode_codes, init_weights, make_optimizers, sample_images
 from .train import Autocast, GenLearner, ModelSpec, train_run
@@ -157,11 +157,9 @@ def critic_scores(
     bs:int=500,           # images per batch
 )->dict:
     "The critic's mean score of `real` and of `fake` images, and their difference: its Wasserstein estimate on these sets."
-    dev = model_device(crit)
-    def _mean(x):
-        with eval_mode(crit): return float(torch.cat([crit(scale_batch(x[i:i+bs].to(dev), 'gan')).double().cpu() for i in range(0, len(x), bs)]).mean())
-    r, f = _mean(real), _mean(fake)
-    return dict(real=r, fake=f, wasserstein=r - f, n_fake=len(fake), n_real=len(real))
+    from genbook.metrics import discriminator_prob  # `genbook.metrics` finds runs through the registry, which holds this module
+    s = discriminator_prob(crit, fake, real, bs, logits=False)   # raw scores: a critic gives no probability
+    return dict(real=s['d_real'], fake=s['d_fake'], wasserstein=s['d_real'] - s['d_fake'], n_fake=len(fake), n_real=len(real))
 
 def wgan_evaluate(
     model:WGAN,          # the trained networks
