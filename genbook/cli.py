@@ -57,11 +57,32 @@ def _cmd_train(a):
     from genbook.models import get_model
     from genbook.train import train_run
     spec = get_model(a.model)
+    if a.processes is not None and a.processes > 1: return _launch(a)
     opts = {k: getattr(a, k) for k in _MODEL_OPTIONS if getattr(a, k) not in (None, False)}
     wrong = ['--' + k.replace('_', '-') for k in opts if k not in {f.name for f in fields(spec.config)}]
     if wrong: raise GenbookError(f"{', '.join(wrong)}: not {'an option' if len(wrong) == 1 else 'options'} of the {spec.title}")
     return train_run(spec, a.dataset, a.out, epochs=a.epochs, max_steps=a.max_steps, bs=a.bs, lr=a.lr, sched=a.sched, seed=a.seed,
                      data=a.data, device=a.device, resume=a.resume, precision='bf16' if a.amp else a.precision, start_from=a.start_from, **opts)
+
+def _launch(a):
+    "`genbook train ... --processes N`: the same command in N processes, through `accelerate launch`; the metrics the run wrote."
+    import os
+    from genbook.core import GenbookError
+    from genbook.core import get_device
+    from genbook.distrib import check_processes, launch
+    from genbook.run import Run
+    check_processes(a.processes, get_device(a.device))   # the errors one process can tell, before any starts
+    if a.bs is not None and a.bs % a.processes: raise GenbookError(f"a batch of {a.bs} does not split evenly into {a.processes} processes: use a --bs that is a multiple of {a.processes}")
+    argv, skip = [], False
+    for s in a.argv:   # the command without --processes
+        if skip: skip = False
+        elif s == '--processes': skip = True
+        elif not s.startswith('--processes='): argv.append(s)
+    os.environ['GENBOOK_LAUNCHED'] = '1'   # the processes print no result of their own
+    try: rc = launch(a.processes, argv)
+    finally: os.environ.pop('GENBOOK_LAUNCHED', None)
+    if rc: raise GenbookError(f"the {a.processes} processes stopped with exit status {rc} (their error is above)")
+    return Run(a.out).metrics()
 
 def save_samples(
     x,      # uint8 images `(N, C, H, W)`
@@ -168,6 +189,7 @@ def build_parser()->argparse.ArgumentParser:
     t.add_argument('--amp', action='store_true', help='the same as --precision bf16')
     t.add_argument('--channels-last', action='store_true', help='DCGAN: channels-last memory format')
     t.add_argument('--n-critic', type=_positive, help='WGAN-GP: critic steps per generator step (default: 5)')
+    t.add_argument('--processes', type=_positive, metavar='N', help='train in N processes on this machine, one per GPU (or on CPU cores), through accelerate launch (default: 1)')
     t.add_argument('--critic-norm', metavar='NORM', help="WGAN-GP on anime: the critic's normalisation, layer (default) or none; BatchNorm is refused")
     _add_common(t, seed=None)
     t.set_defaults(func=_cmd_train)
@@ -227,7 +249,9 @@ def main(
     with warnings.catch_warnings():  # the filters and the one-line format hold for this call only
         warnings.showwarning = _one_line_warnings
         for cat in (FutureWarning, DeprecationWarning): warnings.simplefilter('ignore', cat)
+        argv = sys.argv[1:] if argv is None else list(argv)
         a = build_parser().parse_args(argv)
+        a.argv = argv
         from genbook.core import GenbookError
         log = sys.stderr if sys.stderr.isatty() else _Lines(sys.stderr)
         try:
@@ -238,7 +262,9 @@ def main(
         except KeyboardInterrupt:
             print(f"genbook {a.command}: interrupted", file=sys.stderr)
             return 130
-    print(json.dumps(res))
+    import os
+    from genbook.distrib import world
+    if world()[0] == 0 and not os.environ.get('GENBOOK_LAUNCHED'): print(json.dumps(res))   # one result for a launch of several processes
     return 0
 
 def _entry(): sys.exit(main())

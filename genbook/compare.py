@@ -53,10 +53,15 @@ def _disc_cell(s:dict)->str:
     if ev: parts.append(f"on {ev.get('n_fake', '?'):,} fresh samples {_f(ev.get('d_fake'))}, on real {_f(ev.get('d_real'))}")
     return '; '.join(parts) or 'not measured'
 
+def _where(m:dict, c:dict=None)->str:
+    "The device that trained a run, and how many processes (one per device) when several did."
+    n = m.get('processes', 1)
+    return f"{m.get('device', '?')}" + (f" x {n} processes" if n > 1 else '') + ('' if c is None else f", batch {c.get('bs', '?')}" + (f" ({c['bs_per_process']} a process)" if n > 1 and 'bs_per_process' in c else ''))
+
 def _time_cell(s:dict)->str:
     m, c = s['metrics'], s['config']
     spe, ep = m.get('seconds_per_epoch'), m.get('epochs')
-    cond = f"{m.get('device', '?')}, batch {c.get('bs', '?')}"
+    cond = _where(m, c)
     if not spe:
         if not m.get('seconds'): return 'not measured'
         if not ep: return f"{m['seconds']:.0f} s for {m.get('steps', '?')} steps (no full epoch)"
@@ -126,7 +131,7 @@ def _budget(s:dict)->str:
     if not m: return 'not trained'
     ep = m.get('epochs')
     what = f"{ep:g} epochs" if ep is not None and ep == int(ep) else f"{m.get('steps', '?')} steps ({_f(ep, 2) if ep is not None else '?'} epochs)"
-    return f"{what}, {m.get('device', '?')}, " + (f"{m['seconds'] / 60:.0f} min" if 'seconds' in m else 'time not recorded')
+    return f"{what}, {_where(m)}, " + (f"{m['seconds'] / 60:.0f} min" if 'seconds' in m else 'time not recorded')
 
 def glance_rows(
     summaries:list, # `run_summary` dicts

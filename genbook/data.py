@@ -394,12 +394,23 @@ class TensorDL:
         self.x, self.y, self.bs, self.scale, self.target = x, y, bs, scale, target
         self.n_inp = 2 if target == 'cond' else 1   # how many of a batch's tensors are the model's inputs (fastai reads it)
         self.shuffle, self.drop_last, self.seed, self.epoch = shuffle, drop_last, seed, 0
+        self.rank, self.world = 0, 1
         self.device = torch.device('cpu')
         if device is not None: self.to(device)
 
     @property
     def n(self)->int: return len(self.x)
     def __len__(self): return self.n // self.bs if self.drop_last else -(-self.n // self.bs)
+
+    def shard(self,
+        rank:int,    # this process's place among them
+        world:int,   # the processes training together
+    ):
+        "Yield only this process's share of every batch: the same batches in the same order in every process, each split in `world` equal parts (a batch smaller than `world` is skipped)."
+        if not 0 <= rank < world: raise GenbookError(f"rank {rank} is not among {world} processes")
+        if world > 1 and self.bs % world: raise GenbookError(f"a batch of {self.bs} does not split evenly into {world} processes: use a batch size that is a multiple of {world}")
+        self.rank, self.world = rank, world
+        return self
 
     def to(self, device):
         "Move the stored images (not just the batches) to `device`."
@@ -418,6 +429,9 @@ class TensorDL:
         self.epoch += 1
         for i in range(len(self)):
             j = idx[i*self.bs:(i+1)*self.bs]
+            if self.world > 1:
+                if len(j) < self.world: continue
+                j = j.tensor_split(self.world)[self.rank]
             xb = scale_batch(self.x[j], self.scale)
             if self.target == 'none': yield (xb,)
             elif self.target == 'self': yield (xb, xb)

@@ -18,7 +18,7 @@ import signal
 import tempfile
 import threading
 import time
-from contextlib import contextmanager, nullcontext
+from contextlib import ExitStack, contextmanager, nullcontext
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
@@ -36,6 +36,7 @@ from safetensors.torch import save_file
 
 from .core import GenbookError, atomic_path, get_device, model_device, resolve_precision, rng_state, save_grid, set_rng_state, set_seed, write_json
 from .data import data_identity, load_dataset
+from .distrib import DataParallel, gather, on_rank0, start_processes, world
 from .run import WEIGHTS, Run, _check_budget, _jsonable, checkpoint_steps, load_checkpoint, read_config, sample_grids, save_checkpoint
 
 # %% ../nbs/01b_train.ipynb #b70c2b6c
@@ -296,8 +297,9 @@ class Checkpoint(Callback):
         self.learn.train_iter, self.done = st['train_iter'], st['iter']
         self.dls.train.epoch = st['dl_epoch']
         for k,c in self._stateful().items(): c.set_state(st['callbacks'][k])
-        set_rng_state(st['rng'])
-        self.skip, self.last = st['rng'], (st['epoch'], st['iter'])
+        rng = st['rng_ranks'][world()[0]] if 'rng_ranks' in st else st['rng']   # each process its own random stream
+        set_rng_state(rng)
+        self.skip, self.last = rng, (st['epoch'], st['iter'])
         self.pos = self.last
 
     def before_epoch(self):
@@ -311,13 +313,15 @@ class Checkpoint(Callback):
         self.pos = (self.epoch, self.done)
 
     def save(self):
-        "Save the current state: `pos` is (epoch, batches done in it)."
+        "Save the current state: `pos` is (epoch, batches done in it). Several processes: the first one writes, with every process's random state."
         if self.last == self.pos: return
         epoch, it = self.pos
         dl_epoch = self.dls.train.epoch - (1 if it else 0)
+        rngs = gather(rng_state())
         st = dict(epoch=epoch, iter=it, train_iter=self.learn.train_iter, dl_epoch=dl_epoch, opt=self.learn.opt.state_dict(),
-                  rng=rng_state(), callbacks={k: c.get_state() for k,c in self._stateful().items()})
-        save_checkpoint(self.folder, self.learn.model, st)
+                  rng=rngs[0], callbacks={k: c.get_state() for k,c in self._stateful().items()})
+        if len(rngs) > 1: st['rng_ranks'] = rngs
+        if world()[0] == 0: save_checkpoint(self.folder, self.learn.model, st)
         self.last = self.pos
 
     def after_epoch(self):
@@ -385,6 +389,7 @@ def run_metrics(
     rows:list,      # the history rows
     device,         # where it trained
     stopped:str,    # `finished`, `max_steps` or `interrupted`
+    processes:int=1,  # how many processes trained it together (on as many devices)
 )->dict:
     "The summary of a run for `metrics.json`."
     last = rows[-1] if rows else {}
@@ -393,7 +398,7 @@ def run_metrics(
     return {**{k: v for k,v in last.items() if k not in ('epoch', 'steps', 'seconds')},
             'epochs': last.get('epoch', 0), 'steps': int(last.get('steps', 0)),
             'seconds_per_epoch': round(sum(r['seconds'] for r in done) / len(done), 3) if done else None,
-            'seconds': round(secs, 3), 'device': str(device), 'stopped': stopped}
+            'seconds': round(secs, 3), 'device': str(device), 'processes': processes, 'stopped': stopped}
 
 # %% ../nbs/01b_train.ipynb #4b234815
 @contextmanager
@@ -430,12 +435,15 @@ def fit_run(
     extra:dict=None,      # more numbers for `metrics.json` (the model's own)
     grid:int=64,          # images in each sample grid
 )->dict:
-    "Train `learn` in the run folder `run_dir`, checkpointing, and write the run's files; returns the metrics."
+    "Train `learn` in the run folder `run_dir`, checkpointing, and write the run's files; returns the metrics. Launched in several processes, they train together and the first one writes."
     run = Run(run_dir); run_dir = run.path
+    rank, n = world()
     if resume: _check_budget(run, epochs, max_steps)
-    hist = History(stats, run_dir/'history.csv')
+    hist = History(stats, run_dir/'history.csv' if rank == 0 else None)
     cbs = [hist, NaNGuard(), Checkpoint(run_dir/'checkpoints', resume), StopAt(max_steps), *(cbs or [])]
-    if sample_fn is not None: cbs.append(SampleGrid(sample_fn, run_dir/'samples', n=grid, seed=seed))
+    if n > 1: cbs.append(DataParallel())
+    show = show and rank == 0
+    if sample_fn is not None and rank == 0: cbs.append(SampleGrid(sample_fn, run_dir/'samples', n=grid, seed=seed))
     learn.diverged, learn.first_epoch = None, _first_epoch(run) if resume else 0
     with _ctrl_c_flag(learn), learn.added_cbs(cbs), (nullcontext() if show else learn.removed_cbs(learn.progress)), (nullcontext() if show else learn.no_logging()):
         learn.fit(epochs, start_epoch=learn.first_epoch)
@@ -446,10 +454,11 @@ def fit_run(
         raise GenbookError(f"training diverged: {learn.diverged}; {kept}. Lower the learning rate (--lr) and start a new run.")
     hist.write(part)
     stopped = 'interrupted' if learn.interrupted else ('max_steps' if part or (max_steps and learn.train_iter >= max_steps) else 'finished')
-    metrics = run_metrics(hist.rows + ([part] if part else []), model_device(learn.model), stopped)
-    run.write_metrics({**metrics, **(extra or {})})
-    if sample_fn is not None: make_gif(run_dir)
-    if hist.rows or part: plot_curves(run_dir, panels)
+    metrics = run_metrics(hist.rows + ([part] if part else []), model_device(learn.model), stopped, n)
+    if rank == 0:
+        run.write_metrics({**metrics, **(extra or {})})
+        if sample_fn is not None: make_gif(run_dir)
+        if hist.rows or part: plot_curves(run_dir, panels)
     if learn.interrupted:
         raise KeyboardInterrupt(f"stopped by Ctrl-C after {learn.train_iter} steps; the checkpoint is saved: resume with --resume (out {run_dir})")
     return {**metrics, **(extra or {})}
@@ -525,41 +534,56 @@ def train_run(
     start_from=None,          # a run of the same network whose latest weights start this one (a fresh optimiser and schedule)
     **kw,                     # any other setting of the model's `config`
 )->dict:
-    "Train the model `spec` on `dataset` in the run folder `out` (or resume it); returns the final metrics (also in `metrics.json`)."
+    "Train the model `spec` on `dataset` in the run folder `out` (or resume it); returns the final metrics (also in `metrics.json`). Launched in several processes (`genbook.distrib`), they train it together."
     run = Run(out)
     if sched is not None: lr_schedule(sched, 1.)  # a one-line error for an unknown name
-    dev = get_device(device)
+    rank, n = world()
+    dev = start_processes(get_device(device))
     gains = spec.bf16_gains(dataset) if spec.bf16_gains else True
     prec = None if resume and precision in (None, 'auto') else resolve_precision(precision or 'auto', dev, gains=gains)
     given = dict(epochs=epochs, bs=bs, lr=lr, sched=sched, precision=prec, **kw)
     c0 = spec.preset(dataset, **{k: v for k,v in given.items() if v is not None})
-    if resume and (run/'config.json').is_file():
-        saved = run.config
-        if saved.get('model') != spec.name: raise GenbookError(f"{run.path} holds a {saved.get('model')} run, not a {spec.name} one")
-        if saved.get('sched', 'constant') != 'constant' and epochs is not None and saved.get('epochs') != epochs:
-            raise GenbookError(f"{run.path} anneals its learning rate over {saved['epochs']} epochs ({saved['sched']}): resume it with --epochs {saved['epochs']}")
-    cfg = dict(model=spec.name, dataset=dataset, max_steps=max_steps, seed=seed, device=str(dev), **given)
-    if start_from is not None:
-        cfg['start_from'] = str(Path(start_from).expanduser().resolve())
-        if not resume: start = start_weights(start_from, dict(asdict(c0), model=spec.name, dataset=dataset), spec.network)  # before the folder is made
-    if isinstance(data, (str, Path)): cfg['data'] = str(data)
-    cfg = run.prepare(cfg, resume, defaults=dict(seed=0, max_steps=None, **asdict(spec.preset(dataset))))
-    ds = load_dataset(dataset, data if data is not None else cfg.get('data'))
-    if resume and cfg.get('data_path') not in (None, str(ds.path)):
-        raise GenbookError(f"{run.path} was trained on {cfg['data_path']}, but the data found now is {ds.path}: pass --data {cfg['data_path']}")
-    cfg.update(data_source=ds.source, data_path=str(ds.path), n_train=len(ds.train), image_shape=ds.shape)
-    c = spec.settings(cfg)
-    dls = spec.dls(ds, c, cfg['seed'], dev)
-    set_seed(cfg['seed'])
-    model = spec.build(c).to(dev)
-    if start_from is not None and not resume:
-        load_weights(model, start[0], start_from)
-        cfg['started_at'] = start[1]
-    run.write_config(cfg)
-    learn = spec.learner(c, dls, model, ds, show)
-    f = lr_schedule(getattr(c, 'sched', 'constant'), c.lr)
-    return fit_run(learn, run.path, c.epochs, spec.stats(c), spec.sample, max_steps=cfg['max_steps'], resume=resume, show=show,
-                   panels=spec.panels, seed=cfg['seed'], cbs=[LRSchedule(f)] if f else None, extra=spec.summary(c, ds) if spec.summary else None, grid=spec.grid)
+    with ExitStack() as held:
+        start, found = None, {}
+        def _prepare():  # the first process checks and writes the folder; every process gets the settings (or the error)
+            nonlocal start
+            if resume: held.enter_context(run.writing())
+            if resume and (run/'config.json').is_file():
+                saved = run.config
+                if saved.get('model') != spec.name: raise GenbookError(f"{run.path} holds a {saved.get('model')} run, not a {spec.name} one")
+                if saved.get('sched', 'constant') != 'constant' and epochs is not None and saved.get('epochs') != epochs:
+                    raise GenbookError(f"{run.path} anneals its learning rate over {saved['epochs']} epochs ({saved['sched']}): resume it with --epochs {saved['epochs']}")
+                if saved.get('processes', 1) != n:
+                    raise GenbookError(f"{run.path} was trained by {saved.get('processes', 1)} process(es), not {n}: resume it with as many, so that it goes on exactly as it started")
+            cfg = dict(model=spec.name, dataset=dataset, max_steps=max_steps, seed=seed, device=str(dev), processes=n, **given)
+            if start_from is not None:
+                cfg['start_from'] = str(Path(start_from).expanduser().resolve())
+                if not resume: start = start_weights(start_from, dict(asdict(c0), model=spec.name, dataset=dataset), spec.network)  # before the folder is made
+            if isinstance(data, (str, Path)): cfg['data'] = str(data)
+            cfg = run.prepare(cfg, resume, defaults=dict(seed=0, max_steps=None, **asdict(spec.preset(dataset))))
+            if not resume: held.enter_context(run.writing())
+            if cfg['bs'] % n: raise GenbookError(f"a batch of {cfg['bs']} does not split evenly into {n} processes: use a --bs that is a multiple of {n}")
+            found['ds'] = ds = load_dataset(dataset, data if data is not None else cfg.get('data'))
+            if resume and cfg.get('data_path') not in (None, str(ds.path)):
+                raise GenbookError(f"{run.path} was trained on {cfg['data_path']}, but the data found now is {ds.path}: pass --data {cfg['data_path']}")
+            cfg.update(data_source=ds.source, data_path=str(ds.path), n_train=len(ds.train), image_shape=ds.shape, bs_per_process=cfg['bs'] // n)
+            if start is not None: cfg['started_at'] = start[1]
+            run.write_config(cfg)
+            return cfg
+        cfg = on_rank0(_prepare)
+        ds = found['ds'] if 'ds' in found else load_dataset(dataset, data if data is not None else cfg.get('data'))   # the other processes, once the first has read (and cached) it
+        c = spec.settings(cfg)
+        dls = spec.dls(ds, c, cfg['seed'], dev)
+        if n > 1:
+            for dl in dls.loaders: dl.shard(rank, n)
+        set_seed(cfg['seed'])
+        model = spec.build(c).to(dev)
+        if start is not None: load_weights(model, start[0], start_from)   # in the first process; the others get its weights (`DataParallel`)
+        if rank: set_seed(cfg['seed'] + 7919 * rank)   # each process its own noise
+        learn = spec.learner(c, dls, model, ds, show)
+        f = lr_schedule(getattr(c, 'sched', 'constant'), c.lr)
+        return fit_run(learn, run.path, c.epochs, spec.stats(c), spec.sample, max_steps=cfg['max_steps'], resume=resume, show=show,
+                       panels=spec.panels, seed=cfg['seed'], cbs=[LRSchedule(f)] if f else None, extra=spec.summary(c, ds) if spec.summary else None, grid=spec.grid)
 
 # %% ../nbs/01b_train.ipynb #aa8dceaf
 _LOCAL = ('data', 'data_path', 'data_source', 'start_from')  # settings that name paths of the machine that trained the run
