@@ -3,7 +3,7 @@ that bring the runs back (at most 8 files of at most 16 MiB: fp16 weights instea
 
 Every step calls genbook's command line in this process (`genbook.cli.main`), as a user's `genbook ...` would,
 so that PyTorch and fastai are imported once.
-Usage: python bench/gpu_suite.py {info,smoke,times,pack,unpack} ... (see each function)
+Usage: python bench/gpu_suite.py {info,smoke,times,ddp,pack,unpack} ... (see each function)
 """
 import argparse
 import csv
@@ -32,6 +32,10 @@ RUNS = {
     'vae_anime': ['vae', 'anime', '--epochs', '50'],
     'dcgan_mnist_paper': ['dcgan', 'mnist', '--epochs', '50', '--lr', '2e-4', '--beta1', '0.5'],
     'vae_mnist_latent50': ['vae', 'mnist', '--latent', '50', '--epochs', '50'],
+    'cgan_mnist': ['cgan', 'mnist', '--epochs', '20'],
+    'cvae_mnist': ['cvae', 'mnist', '--epochs', '20'],
+    'wgan_mnist': ['wgan', 'mnist', '--epochs', '20'],
+    'wgan_anime': ['wgan', 'anime', '--epochs', '10'],
 }
 
 
@@ -168,12 +172,37 @@ def checkpoint_from_fp16(run:Path):
     print(f"{run}: checkpoint {d.name} from its fp16 weights", flush=True)
 
 
+def ddp(work:Path, out:Path, data:dict, device:str, name:str, epochs:int=2, max_steps:int=None):
+    """What training through `genbook.distrib.DataParallel` costs on one device: run `name` for `epochs` epochs in this
+    process, then the same run launched as one process by `torchrun` (gradients all-reduced over a world of one, the
+    loaders sharded, rank-0 writing), one after the other on the same device; the ratio of their last epochs' seconds."""
+    import subprocess
+    res = {}
+    for how in ('plain', 'ddp'):
+        runs = work/'ddp'/how
+        shutil.rmtree(runs, ignore_errors=True)
+        argv = train_argv(name, runs, data, device, epochs, max_steps)
+        if how == 'plain': _run(argv)
+        else:
+            cmd = [sys.executable, '-m', 'torch.distributed.run', '--standalone', '--nproc_per_node', '1', '-m', 'genbook', *argv]
+            print('$ ' + ' '.join(cmd), flush=True)
+            rc = subprocess.run(cmd).returncode
+            if rc: sys.exit(f"{' '.join(cmd)} exited with {rc}")
+        res[how] = _epoch_seconds(runs/name)
+        res[how]['processes'] = json.loads((runs/name/'metrics.json').read_text()).get('processes')
+    res['ratio'] = round(res['ddp']['seconds'][-1] / res['plain']['seconds'][-1], 3)
+    res.update(run=name, device=device)
+    print(f"ddp: {name} last epoch {res['plain']['seconds'][-1]:.2f} s plain, {res['ddp']['seconds'][-1]:.2f} s through DataParallel (ratio {res['ratio']})", flush=True)
+    out.mkdir(parents=True, exist_ok=True)
+    (out/'ddp.json').write_text(json.dumps(res, indent=1))
+
+
 def _data_map(a)->dict: return dict(mnist=a.mnist, anime=a.anime)
 
 
 if __name__ == '__main__':
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument('what', choices=['info', 'smoke', 'times', 'train', 'pack', 'unpack', 'ckpt'])
+    p.add_argument('what', choices=['info', 'smoke', 'times', 'ddp', 'train', 'pack', 'unpack', 'ckpt'])
     p.add_argument('names', nargs='*', help='runs (times, train), groups as GROUP=run,run (pack) or archives (unpack)')
     p.add_argument('--work', type=Path, default=Path('/tmp/gpu_suite'))
     p.add_argument('--out', type=Path, default=Path(os.environ.get('OUT', 'bench/out/gpu')))
@@ -184,6 +213,7 @@ if __name__ == '__main__':
     if a.what == 'info': info(a.out)
     elif a.what == 'smoke': smoke(a.work, _data_map(a), a.device)
     elif a.what == 'times': times(a.work, a.out, _data_map(a), a.device, a.names, a.epochs or 2, a.max_steps)
+    elif a.what == 'ddp': ddp(a.work, a.out, _data_map(a), a.device, a.names[0], a.epochs or 2, a.max_steps)
     elif a.what == 'train': sys.exit(genbook(train_argv(a.names[0], a.work/'runs', _data_map(a), a.device, a.epochs, a.max_steps)))
     elif a.what == 'pack': pack(a.work/'runs', a.out, {g.split('=')[0]: g.split('=')[1].split(',') for g in a.names})
     elif a.what == 'ckpt':

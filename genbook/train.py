@@ -36,7 +36,7 @@ from safetensors.torch import save_file
 
 from .core import GenbookError, atomic_path, get_device, model_device, resolve_precision, rng_state, save_grid, set_rng_state, set_seed, write_json
 from .data import data_identity, load_dataset
-from .distrib import DataParallel, gather, on_rank0, start_processes, world
+from .distrib import DataParallel, gather, launched, on_rank0, start_processes, world
 from .run import WEIGHTS, Run, _check_budget, _jsonable, checkpoint_steps, load_checkpoint, read_config, sample_grids, save_checkpoint
 
 # %% ../nbs/01b_train.ipynb #b70c2b6c
@@ -441,7 +441,7 @@ def fit_run(
     if resume: _check_budget(run, epochs, max_steps)
     hist = History(stats, run_dir/'history.csv' if rank == 0 else None)
     cbs = [hist, NaNGuard(), Checkpoint(run_dir/'checkpoints', resume), StopAt(max_steps), *(cbs or [])]
-    if n > 1: cbs.append(DataParallel())
+    if launched(): cbs.append(DataParallel())   # even a launch of one process, whose cost `bench/gpu_suite.py ddp` measures
     show = show and rank == 0
     if sample_fn is not None and rank == 0: cbs.append(SampleGrid(sample_fn, run_dir/'samples', n=grid, seed=seed))
     learn.diverged, learn.first_epoch = None, _first_epoch(run) if resume else 0
