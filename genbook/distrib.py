@@ -6,7 +6,7 @@ Docs: https://genbook.github.io/genbook/distrib.html.md"""
 
 # %% auto #0
 __all__ = ['world', 'launched', 'check_processes', 'start_processes', 'on_rank0', 'gather', 'barrier', 'DataParallel',
-           'launch_command', 'launch']
+           'free_port', 'launch_command', 'launch']
 
 # %% ../nbs/01c_distrib.ipynb #441310c2
 import os
@@ -124,13 +124,21 @@ class DataParallel(Callback):
         self.hooks = []
 
 # %% ../nbs/01c_distrib.ipynb #8ca678a9
+def free_port()->int:
+    "A TCP port of this machine that nothing listens on now, where the processes of a launch meet (two launches at once need two)."
+    import socket
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
 def launch_command(
     processes:int,   # the processes to start
     argv:list,       # the `genbook` arguments each of them runs (`train ...`)
+    port:int=None,   # where they meet (default: a free port)
 )->list:
     "The `accelerate launch` command that runs `genbook ARGV` in `processes` processes on this machine."
     return [sys.executable, '-m', 'accelerate.commands.launch', '--multi_gpu', '--num_processes', str(processes), '--num_machines', '1',
-            '--mixed_precision', 'no', '--dynamo_backend', 'no', '-m', 'genbook', *argv]
+            '--main_process_port', str(port or free_port()), '--mixed_precision', 'no', '--dynamo_backend', 'no', '-m', 'genbook', *argv]
 
 def launch(
     processes:int,   # the processes to start (at least 2)
