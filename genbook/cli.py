@@ -69,10 +69,10 @@ def _launch(a):
     import os
     from genbook.core import GenbookError
     from genbook.core import get_device
-    from genbook.distrib import check_processes, launch
+    from genbook.distrib import check_batch, check_processes, launch
     from genbook.run import Run
     check_processes(a.processes, get_device(a.device))   # the errors one process can tell, before any starts
-    if a.bs is not None and a.bs % a.processes: raise GenbookError(f"a batch of {a.bs} does not split evenly into {a.processes} processes: use a --bs that is a multiple of {a.processes}")
+    if a.bs is not None: check_batch(a.bs, a.processes)
     argv, skip = [], False
     for s in a.argv:   # the command without --processes
         if skip: skip = False

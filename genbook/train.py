@@ -36,7 +36,7 @@ from safetensors.torch import save_file
 
 from .core import GenbookError, atomic_path, get_device, model_device, resolve_precision, rng_state, save_grid, set_rng_state, set_seed, write_json
 from .data import data_identity, load_dataset
-from .distrib import DataParallel, gather, launched, on_rank0, start_processes, world
+from .distrib import DataParallel, check_batch, gather, launched, on_rank0, start_processes, world
 from .run import WEIGHTS, Run, _check_budget, _jsonable, checkpoint_steps, load_checkpoint, read_config, sample_grids, save_checkpoint
 
 # %% ../nbs/01b_train.ipynb #b70c2b6c
@@ -562,7 +562,7 @@ def train_run(
             if isinstance(data, (str, Path)): cfg['data'] = str(data)
             cfg = run.prepare(cfg, resume, defaults=dict(seed=0, max_steps=None, **asdict(spec.preset(dataset))))
             if not resume: held.enter_context(run.writing())
-            if cfg['bs'] % n: raise GenbookError(f"a batch of {cfg['bs']} does not split evenly into {n} processes: use a --bs that is a multiple of {n}")
+            check_batch(cfg['bs'], n)
             found['ds'] = ds = load_dataset(dataset, data if data is not None else cfg.get('data'))
             if resume and cfg.get('data_path') not in (None, str(ds.path)):
                 raise GenbookError(f"{run.path} was trained on {cfg['data_path']}, but the data found now is {ds.path}: pass --data {cfg['data_path']}")
