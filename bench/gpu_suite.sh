@@ -158,7 +158,7 @@ if [ "$what" = run ]; then
   if [ $dry = 1 ]; then tlim=(--max-steps 3); lim=(--max-steps ${GPU_SUITE_STEPS:-3}); train_s=${GPU_SUITE_TRAIN_S:-150}
   else tlim=(); lim=(); train_s=${GPU_SUITE_TRAIN_S:-330}; fi
   say "anime models alone: seconds per epoch (the first call decodes and caches the faces)"
-  gs times dcgan_anime vae_anime --epochs 2 "${tlim[@]}"
+  gs times dcgan_anime vae_anime wgan_anime --epochs 2 "${tlim[@]}"
   runs=${GPU_SUITE_RUNS:-$ALL_RUNS}
   say "the runs, concurrently on one device, for at most $train_s s: $runs"
   rm -rf "$W/runs"; mkdir -p "$W/runs"

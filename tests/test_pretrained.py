@@ -11,7 +11,7 @@ from cli import ROOT, genbook, ok_json, one_line_error
 from genbook.core import ASSETS
 from genbook.data import mnist_sample, write_idx
 from genbook.metrics import MNIST_CLASSIFIER_SHA256, features_id
-from genbook.models import load_run, sample_run
+from genbook.models import MODELS, load_run, sample_run
 from genbook.run import WEIGHTS, checkpoint_steps, load_checkpoint, read_config
 
 PRETRAINED, RECORDS = ROOT/'pretrained', ROOT/'records'
@@ -101,3 +101,20 @@ def test_records_are_whole_and_name_no_path(run, tmp_path):
     for f in ('config.json', 'metrics.json', 'eval.json'):
         assert not re.search(r'"(/|[A-Za-z]:\\\\)[^"]*"', (run/f).read_text()), f
     one_line_error(genbook('sample', run, '--out', tmp_path/'s.png', '--device', 'cpu', cache=tmp_path), 'records without its weights')
+
+
+@pytest.mark.parametrize('run', FOLDERS + RECORDED, ids=lambda p: f'{p.parent.name}/{p.name}')
+def test_every_shipped_run_carries_the_measured_columns(run):
+    "What the comparison reads for every model, old and new: fidelity and diversity beside their floors, path smoothness and reconstruction, in one feature space."
+    ev = json.loads((run/'eval.json').read_text())
+    assert ev['run'] == run.name, (ev['run'], run.name)
+    feat = 'mnist' if ev['dataset'] == 'mnist' else 'inception'
+    d = ev['distances'][feat]
+    for k in ('precision', 'recall', 'density', 'coverage'):
+        assert 0 <= d[k] and 0 <= d[f'{k}_floor'], (k, d.get(k), d.get(f'{k}_floor'))
+        if k != 'density': assert d[k] <= 1 and d[f'{k}_floor'] <= 1, k
+    assert (d['k_pr'], d['k_dc']) == (3, 5)
+    assert ev['latent'][feat]['path_step'] > 0 and ev['latent'][feat]['pairs'] >= 100
+    r = ev['reconstruction']
+    assert r['method'] == ('encoder' if MODELS[read_config(run)['model']].kind == 'vae' else 'inversion'), r['method']
+    assert 0 < r['mse'] < r['mse_unrelated'] and r['features'][feat]['dist'] > 0, r
