@@ -24,7 +24,8 @@ from genbook.run import read_weights
 
 MiB = 1 << 20
 
-# The report's four runs and two more, as `genbook train` arguments (the data and device are added).
+# The report's four runs, two more, and the later models, as `genbook train` arguments (the data and device are added).
+# The epochs are those of the runs in pretrained/ and records/; on a GPU every run trains for the report's 50 (train_argv).
 RUNS = {
     'dcgan_mnist': ['dcgan', 'mnist', '--epochs', '50'],
     'vae_mnist': ['vae', 'mnist', '--latent', '2', '--epochs', '50'],

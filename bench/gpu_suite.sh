@@ -24,7 +24,7 @@
 # --dry-run does the same steps on this machine's CPU with a few steps each (output in bench/out/gpu_dry/), so that
 # a rehearsal catches every mistake before a GPU minute is spent. Settings (environment): GPU_SUITE_WORK (the working
 # folder, default /tmp/gpu_suite), GPU_SUITE_TRAIN_S (seconds of training in the run call before the runs are
-# stopped, default 330), GPU_SUITE_RUNS (the runs of that call, default all six).
+# stopped, default 330), GPU_SUITE_RUNS (the runs of that call, default the six of ALL_RUNS; any of gpu_suite.py's RUNS).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -195,7 +195,9 @@ if [ "$what" = run ]; then
   done
   for p in "${epids[@]}"; do wait $p || echo "an evaluation failed (exit $?): see its eval.log"; done
   say "packing"
-  gs pack mnist=dcgan_mnist,dcgan_mnist_paper,vae_mnist,vae_mnist_latent50 dcgan_anime=dcgan_anime vae_anime=vae_anime
+  # one archive a group (8 files come back, 16 MiB each); a group whose runs did not train this call is left out
+  gs pack mnist=dcgan_mnist,dcgan_mnist_paper,vae_mnist,vae_mnist_latent50 dcgan_anime=dcgan_anime vae_anime=vae_anime \
+    mnist_more=cgan_mnist,cvae_mnist,wgan_mnist wgan_anime=wgan_anime
   ls -la "$OUT"
   say "run done"
   exit 0
