@@ -67,8 +67,7 @@ def _cmd_train(a):
 def _launch(a):
     "`genbook train ... --processes N`: the same command in N processes, through `accelerate launch`; the metrics the run wrote."
     import os
-    from genbook.core import GenbookError
-    from genbook.core import get_device
+    from genbook.core import GenbookError, get_device
     from genbook.distrib import check_batch, check_processes, launch
     from genbook.run import Run
     check_processes(a.processes, get_device(a.device))   # the errors one process can tell, before any starts

@@ -10,7 +10,7 @@ import torch
 from cli import ROOT, genbook, ok_json, one_line_error
 from genbook.core import ASSETS
 from genbook.data import mnist_sample, write_idx
-from genbook.metrics import MNIST_CLASSIFIER_SHA256, features_id
+from genbook.metrics import DEFAULT_FEATURES, MNIST_CLASSIFIER_SHA256, features_id
 from genbook.models import MODELS, load_run, sample_run
 from genbook.run import WEIGHTS, checkpoint_steps, load_checkpoint, read_config
 
@@ -108,7 +108,7 @@ def test_every_shipped_run_carries_the_measured_columns(run):
     "What the comparison reads for every model, old and new: fidelity and diversity beside their floors, path smoothness and reconstruction, in one feature space."
     ev = json.loads((run/'eval.json').read_text())
     assert ev['run'] == run.name, (ev['run'], run.name)
-    feat = 'mnist' if ev['dataset'] == 'mnist' else 'inception'
+    feat = DEFAULT_FEATURES[ev['dataset']][0]
     d = ev['distances'][feat]
     for k in ('precision', 'recall', 'density', 'coverage'):
         assert 0 <= d[k] and 0 <= d[f'{k}_floor'], (k, d.get(k), d.get(f'{k}_floor'))
