@@ -11,6 +11,7 @@ __all__ = ['ASSETS', 'PRECISIONS', 'GenbookError', 'cache_dir', 'atomic_path', '
 
 # %% ../nbs/00_core.ipynb #930ae0de
 import json
+import math
 import os
 import random
 import tempfile
@@ -55,12 +56,19 @@ def atomic_path(
     finally:
         if os.path.exists(tmp): os.unlink(tmp)
 
+def _strict(o):
+    "`o` with each non-finite float as `None`: JSON has no NaN or infinity."
+    if isinstance(o, float) and not math.isfinite(o): return None
+    if isinstance(o, dict): return {k: _strict(v) for k, v in o.items()}
+    if isinstance(o, (list, tuple)): return [_strict(v) for v in o]
+    return o
+
 def write_json(
     fname, # destination `.json` file
     obj,   # anything `json.dumps` accepts
 ):
-    "Write `obj` to `fname` as indented JSON, atomically."
-    with atomic_path(fname) as tmp: Path(tmp).write_text(json.dumps(obj, indent=2) + '\n')
+    "Write `obj` to `fname` as indented JSON, atomically; a NaN or infinity is written as `null`."
+    with atomic_path(fname) as tmp: Path(tmp).write_text(json.dumps(_strict(obj), indent=2, allow_nan=False) + '\n')
 
 # %% ../nbs/00_core.ipynb #15b474ad
 def get_device(
