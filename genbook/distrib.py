@@ -10,6 +10,7 @@ __all__ = ['world', 'launched', 'check_processes', 'check_batch', 'start_process
 
 # %% ../nbs/01c_distrib.ipynb #441310c2
 import os
+import signal
 import subprocess
 import sys
 
@@ -146,7 +147,15 @@ def launch(
     processes:int,   # the processes to start (at least 2)
     argv:list,       # the `genbook` arguments each of them runs
 )->int:
-    "Run `genbook ARGV` in `processes` processes through `accelerate launch`; returns its exit status."
+    "Run `genbook ARGV` in `processes` processes through `accelerate launch`; returns its exit status. On Ctrl-C they stop together, and it returns once they have."
     if processes < 2: raise GenbookError(f"--processes {processes}: launch 2 or more, or leave it out for one")
     if world()[1] > 1: raise GenbookError("this process is already one of a launch: pass --processes only to a plain genbook train")
-    return subprocess.run(launch_command(processes, argv)).returncode
+    p = subprocess.Popen(launch_command(processes, argv), start_new_session=True)   # a Ctrl-C reaches this process alone, which passes it on once
+    try: return p.wait()
+    except KeyboardInterrupt:
+        os.killpg(p.pid, signal.SIGINT)   # to the launcher and its processes at once, as a terminal would: they stop after the same step and save it
+        try: p.wait()
+        except KeyboardInterrupt:         # a second Ctrl-C does not wait for them
+            os.killpg(p.pid, signal.SIGTERM)
+            p.wait()
+        raise

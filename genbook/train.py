@@ -403,13 +403,13 @@ def run_metrics(
 # %% ../nbs/01b_train.ipynb #4b234815
 @contextmanager
 def _ctrl_c_flag(learn):
-    "Within the block, the first Ctrl-C sets `learn.interrupted`; the second interrupts."
+    "Within the block, the first Ctrl-C sets `learn.interrupted`; the second interrupts, except in a launched process, whose launcher passes the same Ctrl-C on again."
     learn.interrupted = False
     if threading.current_thread() is not threading.main_thread():
         yield; return
     def _handler(sig, frame):
         learn.interrupted = True
-        signal.signal(signal.SIGINT, prev)
+        if not launched(): signal.signal(signal.SIGINT, prev)
     prev = signal.signal(signal.SIGINT, _handler)
     if prev is None: prev = signal.SIG_DFL
     try: yield

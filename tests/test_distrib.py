@@ -1,5 +1,11 @@
 "`genbook train --processes N`: one run trained by N processes through `accelerate launch` (gloo on this machine's CPU cores)."
-import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import psutil
 
 from cli import genbook, ok_json, one_line_error
 from genbook.run import LOCK, Run
@@ -20,3 +26,29 @@ def test_processes_refused_before_they_start(tmp_path):
     one_line_error(genbook('train', 'vae', 'mnist', '--out', tmp_path/'a', '--processes', 2, '--bs', 33, '--device', 'cpu'), 'does not split evenly into 2 processes')
     one_line_error(genbook('train', 'vae', 'mnist', '--out', tmp_path/'b', '--processes', 100000, '--device', 'cpu'), '100000 processes but')
     assert not (tmp_path/'a').exists() and not (tmp_path/'b').exists()
+
+
+def test_ctrl_c_stops_every_process_after_one_saved_step(tmp_path):
+    "Ctrl-C in a terminal reaches every process of `genbook train --processes 2`: they stop after the same step and save it, the command returns 130 once they have, and --resume goes on."
+    out = tmp_path/'cut'
+    e = {k: v for k, v in os.environ.items() if k != 'GENBOOK_DATA'}
+    e.update(GENBOOK_OFFLINE='1', GENBOOK_CACHE=str(tmp_path/'cache'), OMP_NUM_THREADS='1')
+    log = tmp_path/'stderr.txt'
+    with open(log, 'w') as f:
+        p = subprocess.Popen([sys.executable, '-m', 'genbook.cli', 'train', 'vae', 'mnist', '--out', str(out), '--processes', '2', '--bs', '32',
+                              '--max-steps', '100000', '--device', 'cpu'], stdout=subprocess.DEVNULL, stderr=f, env=e, start_new_session=True)
+    t0 = time.time()
+    while '\nepoch' not in log.read_text() and p.poll() is None and time.time() - t0 < 300: time.sleep(0.2)   # the progress table's header: training starts
+    time.sleep(1)
+    os.killpg(p.pid, signal.SIGINT)   # a terminal's Ctrl-C goes to its whole foreground process group
+    rc = p.wait(timeout=300)
+    left = [q.pid for q in psutil.process_iter(['cmdline']) if str(out) in ' '.join(q.info['cmdline'] or [])]
+    assert rc == 130, log.read_text()[-3000:]
+    assert not left, f'processes of the launch outlived it: {left}'
+    run = Run(out)
+    m, ptr = run.metrics(), run.latest()
+    assert (m['stopped'], m['processes']) == ('interrupted', 2) and 0 < ptr['steps'] == m['steps'] < 100000, (m, ptr)
+    assert not (out/LOCK).exists()
+    m = ok_json(genbook('train', 'vae', 'mnist', '--out', out, '--resume', '--processes', 2, '--max-steps', ptr['steps'] + 2, '--device', 'cpu',
+                       cache=tmp_path/'cache', env={'OMP_NUM_THREADS': 1, 'GENBOOK_DATA': None}))
+    assert (m['steps'], m['stopped']) == (ptr['steps'] + 2, 'max_steps')
