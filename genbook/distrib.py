@@ -151,11 +151,14 @@ def launch(
     if processes < 2: raise GenbookError(f"--processes {processes}: launch 2 or more, or leave it out for one")
     if world()[1] > 1: raise GenbookError("this process is already one of a launch: pass --processes only to a plain genbook train")
     p = subprocess.Popen(launch_command(processes, argv), start_new_session=True)   # a Ctrl-C reaches this process alone, which passes it on once
+    def _send(sig):   # to the launcher and its processes at once, as a terminal would
+        try: os.killpg(p.pid, sig)
+        except (AttributeError, ProcessLookupError): p.send_signal(sig)   # no process groups here, or the launcher has ended
     try: return p.wait()
     except KeyboardInterrupt:
-        os.killpg(p.pid, signal.SIGINT)   # to the launcher and its processes at once, as a terminal would: they stop after the same step and save it
+        _send(signal.SIGINT)    # they stop after the same step and save it
         try: p.wait()
-        except KeyboardInterrupt:         # a second Ctrl-C does not wait for them
-            os.killpg(p.pid, signal.SIGTERM)
+        except KeyboardInterrupt:   # a second Ctrl-C does not wait for them
+            _send(signal.SIGTERM)
             p.wait()
         raise
