@@ -4,7 +4,8 @@ fixed noise (`samples/epoch_NNN.png`, 64 or 100 images) is scored by KID against
 default features (MNIST: the 10,000 test digits in the digit classifier's; anime: the 2,297 held-out faces in
 Inception's). KID is unbiased at any sample size; at 64 images it is noisy, so only its trend counts. Spearman's rank
 correlation of that KID with each column of the run's `history.csv` is reported, beside its correlation with the epoch
-number (a curve that only falls with time tracks a run that only improves as well).
+number (a curve that only falls with time tracks a run that only improves as well). Each result names its data set and
+how many held-out images it was scored against (`n_ref`: without the full MNIST, the embedded sample's 1,000 test digits).
 
 Usage: python bench/wdist_vs_quality.py RUN [RUN...] [--out bench/results/wdist_vs_quality.json]
 """
@@ -46,7 +47,7 @@ def track(run_dir, ext, real)->dict:
     hist = {int(r['epoch']): r for r in run.history() if float(r['epoch']).is_integer()}
     epochs = [int(f.stem.split('_')[1]) for f in grids]
     cols = [k for k in hist[epochs[0]] if k not in ('epoch', 'steps', 'seconds')]
-    return dict(run=run.name, model=run.config['model'], epochs=epochs, kid=[round(k, 5) for k in kid],
+    return dict(run=run.name, model=run.config['model'], dataset=run.config['dataset'], n_ref=len(real), epochs=epochs, kid=[round(k, 5) for k in kid],
                 history={c: [hist[e][c] for e in epochs] for c in cols},
                 spearman_with_kid={c: round(spearman([hist[e][c] for e in epochs], kid), 3) for c in cols},
                 spearman_epoch_with_kid=round(spearman(epochs, kid), 3))   # the baseline: how well time alone tracks it
