@@ -37,11 +37,15 @@ def test_ctrl_c_stops_every_process_after_one_saved_step(tmp_path):
     with open(log, 'w') as f:
         p = subprocess.Popen([sys.executable, '-m', 'genbook.cli', 'train', 'vae', 'mnist', '--out', str(out), '--processes', '2', '--bs', '32',
                               '--max-steps', '100000', '--device', 'cpu'], stdout=subprocess.DEVNULL, stderr=f, env=e, start_new_session=True)
-    t0 = time.time()
-    while '\nepoch' not in log.read_text() and p.poll() is None and time.time() - t0 < 300: time.sleep(0.2)   # the progress table's header: training starts
-    time.sleep(1)
-    os.killpg(p.pid, signal.SIGINT)   # a terminal's Ctrl-C goes to its whole foreground process group
-    rc = p.wait(timeout=300)
+    try:
+        t0 = time.time()
+        while '\nepoch' not in log.read_text() and p.poll() is None and time.time() - t0 < 300: time.sleep(0.2)   # the progress table's header: training starts
+        assert p.poll() is None and '\nepoch' in log.read_text(), 'training did not start: ' + log.read_text()[-3000:]
+        time.sleep(1)
+        os.killpg(p.pid, signal.SIGINT)   # a terminal's Ctrl-C goes to its whole foreground process group
+        rc = p.wait(timeout=300)
+    finally:
+        if p.poll() is None: p.kill()
     left = [q.pid for q in psutil.process_iter(['cmdline']) if str(out) in ' '.join(q.info['cmdline'] or [])]
     assert rc == 130, log.read_text()[-3000:]
     assert not left, f'processes of the launch outlived it: {left}'
