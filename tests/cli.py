@@ -66,14 +66,19 @@ def genbook(*args, cache=None, env=None) -> subprocess.CompletedProcess:
     return subprocess.CompletedProcess(['genbook', *argv], rc, out.getvalue(), err.getvalue())
 
 
-def genbook_process(*args, cache=None, env=None, timeout=600, cmd=None) -> subprocess.CompletedProcess:
-    "Run `genbook ARGS` in a fresh process (`python -m genbook.cli`, or `cmd`); returns the CompletedProcess."
+def process_env(cache=None, env=None) -> dict:
+    "The environment of a command in a fresh process: this process's, with `_env`'s changes."
     e = {k: v for k, v in os.environ.items() if k != 'PYTEST_CURRENT_TEST'}
     for k, v in _env(cache, env).items():
         if v is None: e.pop(k, None)
         else: e[k] = v
+    return e
+
+
+def genbook_process(*args, cache=None, env=None, timeout=600, cmd=None) -> subprocess.CompletedProcess:
+    "Run `genbook ARGS` in a fresh process (`python -m genbook.cli`, or `cmd`); returns the CompletedProcess."
     return subprocess.run([*(cmd or [sys.executable, '-m', 'genbook.cli']), *map(str, args)], capture_output=True, text=True,
-                          env=e, timeout=timeout)
+                          env=process_env(cache, env), timeout=timeout)
 
 
 def ok_json(r) -> dict:

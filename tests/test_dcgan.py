@@ -1,6 +1,5 @@
 "Black-box tests of `genbook train dcgan` and `genbook sample`: outputs, exact resume after Ctrl-C, refusals."
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -11,7 +10,7 @@ import pytest
 from PIL import Image
 from safetensors.torch import load_file
 
-from cli import genbook, ok_json, one_line_error
+from cli import genbook, ok_json, one_line_error, process_env
 
 # The embedded MNIST sample, never the full data; one thread keeps the timings steady on a shared machine.
 ENV = {'GENBOOK_DATA': None, 'OMP_NUM_THREADS': '1'}
@@ -79,8 +78,7 @@ def test_resume_after_ctrl_c_is_exact(tmp_path):
     "Ctrl-C in the middle of a run saves a checkpoint; resuming ends where a straight run ends."
     cache, steps = tmp_path/'cache', '100'
     ok_json(train(tmp_path/'straight', '--max-steps', steps, '--bs', '16', cache=cache))
-    e = {k: v for k, v in os.environ.items() if k != 'GENBOOK_DATA'}
-    e.update(GENBOOK_OFFLINE='1', GENBOOK_CACHE=str(cache), OMP_NUM_THREADS='1')
+    e = process_env(cache, {'GENBOOK_DATA': None, 'OMP_NUM_THREADS': 1})
     p = subprocess.Popen([sys.executable, '-m', 'genbook.cli', 'train', 'dcgan', 'mnist', '--out', str(tmp_path/'cut'),
                           '--max-steps', steps, '--bs', '16'], stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=e)
     for line in p.stderr:

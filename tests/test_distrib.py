@@ -7,7 +7,7 @@ import time
 
 import psutil
 
-from cli import genbook, ok_json, one_line_error
+from cli import genbook, ok_json, one_line_error, process_env
 from genbook.run import LOCK, Run
 
 
@@ -31,8 +31,7 @@ def test_processes_refused_before_they_start(tmp_path):
 def test_ctrl_c_stops_every_process_after_one_saved_step(tmp_path):
     "Ctrl-C in a terminal reaches every process of `genbook train --processes 2`: they stop after the same step and save it, the command returns 130 once they have, and --resume goes on."
     out = tmp_path/'cut'
-    e = {k: v for k, v in os.environ.items() if k != 'GENBOOK_DATA'}
-    e.update(GENBOOK_OFFLINE='1', GENBOOK_CACHE=str(tmp_path/'cache'), OMP_NUM_THREADS='1')
+    e = process_env(tmp_path/'cache', {'GENBOOK_DATA': None, 'OMP_NUM_THREADS': 1})
     log = tmp_path/'stderr.txt'
     with open(log, 'w') as f:
         p = subprocess.Popen([sys.executable, '-m', 'genbook.cli', 'train', 'vae', 'mnist', '--out', str(out), '--processes', '2', '--bs', '32',
