@@ -445,20 +445,21 @@ def fit_run(
     show = show and rank == 0
     if sample_fn is not None and rank == 0: cbs.append(SampleGrid(sample_fn, run_dir/'samples', n=grid, seed=seed))
     learn.diverged, learn.first_epoch = None, _first_epoch(run) if resume else 0
-    with _ctrl_c_flag(learn), learn.added_cbs(cbs), (nullcontext() if show else learn.removed_cbs(learn.progress)), (nullcontext() if show else learn.no_logging()):
-        learn.fit(epochs, start_epoch=learn.first_epoch)
-        part = hist.partial_row()
-    if learn.diverged:
-        ptr = run.latest()
-        kept = f"the last good checkpoint ({ptr['steps']} steps) is kept in {run.checkpoints}" if ptr else "no checkpoint was saved"
-        raise GenbookError(f"training diverged: {learn.diverged}; {kept}. Lower the learning rate (--lr) and start a new run.")
-    hist.write(part)
-    stopped = 'interrupted' if learn.interrupted else ('max_steps' if part or (max_steps and learn.train_iter >= max_steps) else 'finished')
-    metrics = run_metrics(hist.rows + ([part] if part else []), model_device(learn.model), stopped, n)
-    if rank == 0:
-        run.write_metrics({**metrics, **(extra or {})})
-        if sample_fn is not None: make_gif(run_dir)
-        if hist.rows or part: plot_curves(run_dir, panels)
+    with _ctrl_c_flag(learn):   # over the writing of the run's files too: a launcher repeats the Ctrl-C
+        with learn.added_cbs(cbs), (nullcontext() if show else learn.removed_cbs(learn.progress)), (nullcontext() if show else learn.no_logging()):
+            learn.fit(epochs, start_epoch=learn.first_epoch)
+            part = hist.partial_row()
+        if learn.diverged:
+            ptr = run.latest()
+            kept = f"the last good checkpoint ({ptr['steps']} steps) is kept in {run.checkpoints}" if ptr else "no checkpoint was saved"
+            raise GenbookError(f"training diverged: {learn.diverged}; {kept}. Lower the learning rate (--lr) and start a new run.")
+        hist.write(part)
+        stopped = 'interrupted' if learn.interrupted else ('max_steps' if part or (max_steps and learn.train_iter >= max_steps) else 'finished')
+        metrics = run_metrics(hist.rows + ([part] if part else []), model_device(learn.model), stopped, n)
+        if rank == 0:
+            run.write_metrics({**metrics, **(extra or {})})
+            if sample_fn is not None: make_gif(run_dir)
+            if hist.rows or part: plot_curves(run_dir, panels)
     if learn.interrupted:
         raise KeyboardInterrupt(f"stopped by Ctrl-C after {learn.train_iter} steps; the checkpoint is saved: resume with --resume (out {run_dir})")
     return {**metrics, **(extra or {})}
