@@ -21,8 +21,9 @@ from fastai.callback.core import Callback, CancelBatchException, CancelValidExce
 from genbook.core import get_device, set_seed
 from genbook.data import ImageData, image_dls, mnist_sample
 from genbook.dcgan import PRESETS, DCGAN, DCGANTrainer, STATS, dcgan_learner, make_optimizers, sample_images
-from genbook.run import prepare_run
-from genbook.train import GenLearner, fit_run
+from genbook.run import Run
+from genbook.fit import fit_run
+from genbook.learner import GenLearner
 
 OUT = Path(__file__).parent/'results'
 
@@ -52,7 +53,7 @@ def genbook_steps(dataset, data, bs, n, device, seed=0)->list:
     learn = dcgan_learner(c, dls, model)
     learn.add_cb(clock)
     with tempfile.TemporaryDirectory() as d:
-        run = prepare_run(Path(d)/'run', dict(model='dcgan'))
+        run = Run(Path(d)/'run').start(dict(model='dcgan'))
         fit_run(learn, run, epochs=1, stats=STATS, sample_fn=sample_images, max_steps=n, show=False)
     return clock.t
 
@@ -104,7 +105,7 @@ def same_training(device)->bool:
         else:
             learn = dcgan_learner(c, dls, model)
             with tempfile.TemporaryDirectory() as d:
-                fit_run(learn, prepare_run(Path(d)/'run', dict(model='dcgan')), 1, STATS, max_steps=3, show=False)
+                fit_run(learn, Run(Path(d)/'run').start(dict(model='dcgan')), 1, STATS, max_steps=3, show=False)
         res.append({k: v.detach().clone() for k, v in model.state_dict().items()})
     return all(torch.equal(res[0][k], res[1][k]) for k in res[0])
 
@@ -125,7 +126,7 @@ def machinery_ms(bs:int, device, n:int=41)->dict:
     model, clock = DCGAN(PRESETS['mnist']).to(device), _Clock()
     learn = GenLearner(dls, model, make_optimizers(model, PRESETS['mnist']), cbs=[_NoStep(), clock])
     with tempfile.TemporaryDirectory() as d:
-        fit_run(learn, prepare_run(Path(d)/'run', dict(model='dcgan')), 1, STATS, max_steps=n, show=False)
+        fit_run(learn, Run(Path(d)/'run').start(dict(model='dcgan')), 1, STATS, max_steps=n, show=False)
     t = [time.perf_counter()]
     for i, _ in enumerate(dls.train):
         t.append(time.perf_counter())

@@ -17,8 +17,8 @@ import torch
 
 from genbook.core import GenbookError
 from genbook.data import mnist_sample
-from genbook.metrics import (ClassifierFeatures, InceptionFeatures, MnistClassifier, extract_features, fid_from_features,
-                             kid_from_features, load_classifier, train_mnist_classifier)
+from genbook.features import ClassifierFeatures, InceptionFeatures, MnistClassifier, extract_features, load_classifier, train_mnist_classifier
+from genbook.metrics import fid_from_features, kid_from_features
 
 
 def timed(f, *args, **kw):

@@ -7,7 +7,7 @@ writes a checkpoint and a sample grid for the first time), so the table reports 
 `--settle` steps and at the end, the growth per step between them, and the final RSS as a ratio of the plain
 loop's. A third path puts
 fastai's own `Recorder` back (it keeps every step's smoothed loss and learning rate) to show what
-`genbook.train.EpochRecorder` removes. By default no test digits are scored at the ends of epochs: the large
+`genbook.learner.EpochRecorder` removes. By default no test digits are scored at the ends of epochs: the large
 buffers of that scoring leave holes in the heap that the small tensors fill for a while, which hides the growth in a
 short run (`--score` puts it back). The data are the embedded 6,000 digits ten times over, so one epoch is
 as long as full MNIST's and no download is needed.
@@ -36,8 +36,8 @@ def run(path:str, steps:int, every:int, threads:int, score:bool=False)->list:
     from fastai.learner import Recorder
     from genbook.core import set_seed
     from genbook.data import ImageData, TensorDL, image_dls, mnist_sample
-    from genbook.run import prepare_run
-    from genbook.train import fit_run
+    from genbook.run import Run
+    from genbook.fit import fit_run
     from genbook.vae import VAE, VAELoss, sample_images, vae_config, vae_learner, vae_stats
     torch.set_num_threads(threads)
     d = mnist_sample()
@@ -66,7 +66,7 @@ def run(path:str, steps:int, every:int, threads:int, score:bool=False)->list:
     if path == 'fastai_recorder': learn.remove_cb(learn.recorder); learn.add_cb(Recorder())
     learn.add_cb(_Rss())
     with tempfile.TemporaryDirectory() as tmp:
-        fit_run(learn, prepare_run(Path(tmp)/'run', dict(model='vae')), 10**6, vae_stats(c), sample_images, max_steps=steps, show=False)
+        fit_run(learn, Run(Path(tmp)/'run').start(dict(model='vae')), 10**6, vae_stats(c), sample_images, max_steps=steps, show=False)
     return log
 
 

@@ -27,8 +27,8 @@ from genbook.core import bf16_native, get_device, set_seed
 from genbook.data import TensorDL, image_dls
 from dataclasses import replace
 from genbook.dcgan import PRESETS, DCGAN, STATS, dcgan_learner, sample_images
-from genbook.run import prepare_run
-from genbook.train import fit_run
+from genbook.run import Run
+from genbook.fit import fit_run
 from genbook.vae import VAE, sample_images as vae_samples, vae_config, vae_learner, vae_stats
 
 OUT = Path(__file__).parent/'results'/'precision_cpu'
@@ -58,7 +58,7 @@ def _genbook(case, model0, data, dev, n, bf16:bool)->list:
         learn.add_cb(clock)
         stats, fn = vae_stats(c), vae_samples
     with tempfile.TemporaryDirectory() as d:
-        fit_run(learn, prepare_run(Path(d)/'run', dict(model=case['model'])), 1, stats, fn, max_steps=n + 1, show=False)
+        fit_run(learn, Run(Path(d)/'run').start(dict(model=case['model'])), 1, stats, fn, max_steps=n + 1, show=False)
     return clock.t
 
 

@@ -26,8 +26,9 @@ from fastai.callback.core import Callback
 
 from genbook.core import get_device, set_seed
 from genbook.data import ImageData, TensorDL, image_dls, mnist_sample
-from genbook.run import prepare_run
-from genbook.train import StopAt, fit_run
+from genbook.run import Run
+from genbook.callbacks import StopAt
+from genbook.fit import fit_run
 from genbook.vae import VAE, VAELoss, sample_images, vae_config, vae_learner, vae_stats
 
 CASES = {'mnist_bs32': dict(dataset='mnist', latent=2, bs=32), 'anime_bs64': dict(dataset='anime', latent=128, bs=64)}
@@ -62,7 +63,7 @@ def _learner_steps(case, model0, data, dev, warm, n, run_cbs):
     learn.add_cb(clock)
     if run_cbs:
         with tempfile.TemporaryDirectory() as d:
-            fit_run(learn, prepare_run(Path(d)/'run', dict(model='vae')), 1, vae_stats(c), sample_images, max_steps=warm + n, show=False)
+            fit_run(learn, Run(Path(d)/'run').start(dict(model='vae')), 1, vae_stats(c), sample_images, max_steps=warm + n, show=False)
     else:
         learn.add_cb(StopAt(warm + n))
         with learn.no_bar(), learn.no_logging(): learn.fit(1)

@@ -15,7 +15,7 @@ import torch
 
 from genbook.core import bf16_native, get_device
 from genbook.dcgan import train_dcgan
-from genbook.metrics import evaluate_run
+from genbook.evaluate import evaluate_run
 from genbook.vae import train_vae
 
 OUT = Path(__file__).parent/'results'/'precision_quality_cpu.md'

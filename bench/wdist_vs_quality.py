@@ -18,7 +18,9 @@ import torch
 from PIL import Image
 
 from genbook.data import load_dataset
-from genbook.metrics import DEFAULT_FEATURES, cached_features, extract_features, feature_extractor, kid_from_features
+from genbook.evaluate import DEFAULT_FEATURES
+from genbook.features import cached_features, extract_features, feature_extractor
+from genbook.metrics import kid_from_features
 from genbook.run import Run
 
 

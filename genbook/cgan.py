@@ -19,7 +19,8 @@ import torch.nn.functional as F
 from .core import GenbookError, eval_mode, model_device, to_uint8
 from .data import image_dls
 from .dcgan import PANELS, STATS, DCGANConfig, dcgan_learner, init_weights, tf28_discriminator, tf28_generator
-from .train import ModelSpec, train_run
+from .fit import ModelSpec, train_run
+from .metrics import discriminator_prob, per_label_scores
 
 # %% ../nbs/02a_cgan.ipynb #8da2f90a
 @dataclass
@@ -146,7 +147,6 @@ def cgan_evaluate(
     **kw,                # options of other models' evaluations (ignored)
 )->dict:
     "The cGAN's numbers for `eval.json`: its discriminator's mean P(real) and, per label, whether the samples are the digit asked for and how far they are from that digit's test images."
-    from genbook.metrics import discriminator_prob, per_label_scores
     y = grid_labels(len(fake), model.classes)
     n = min(len(fake), len(data.test))
     return dict(discriminator=discriminator_prob(model.D, fake, data.test[:n], bs, fake_labels=y, real_labels=data.test_labels[:n]),
@@ -162,7 +162,7 @@ SPEC = ModelSpec('cgan', 'cGAN', 'gan', CGANConfig, cgan_config, CGAN,
 def train_cgan(
     dataset:str,           # `mnist`
     out,                   # the run folder
-    **kw,                  # `genbook.train.train_run`'s arguments (`epochs`, `bs`, `lr`, `seed`, `data`, `resume`, `precision`, ...) and any `CGANConfig` field
+    **kw,                  # `genbook.fit.train_run`'s arguments (`epochs`, `bs`, `lr`, `seed`, `data`, `resume`, `precision`, ...) and any `CGANConfig` field
 )->dict:
     "Train a conditional GAN on `dataset` in the run folder `out`; returns the final metrics (also in `metrics.json`)."
     return train_run(SPEC, dataset, out, **kw)

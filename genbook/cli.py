@@ -55,7 +55,7 @@ def _cmd_train(a):
     from dataclasses import fields
     from genbook.core import GenbookError
     from genbook.models import get_model
-    from genbook.train import train_run
+    from genbook.fit import train_run
     spec = get_model(a.model)
     if a.processes is not None and a.processes > 1: return _launch(a)
     opts = {k: getattr(a, k) for k in _MODEL_OPTIONS if getattr(a, k) not in (None, False)}
@@ -110,21 +110,21 @@ def _cmd_latent(a):
     return dict(out=str(latent_figure(a.run, a.plot, a.out, seed=a.seed, device=a.device, data=a.data)))
 
 def _cmd_eval(a):
-    from genbook.metrics import evaluate_run
+    from genbook.evaluate import evaluate_run
     feats = None if a.features is None else tuple(f.strip() for f in a.features.split(',') if f.strip())
     return evaluate_run(a.run, features=feats, n=a.n, iwae_k=a.iwae_k, iwae_n=a.iwae_n, gaps_n=a.gaps_n, recon_n=a.recon_n, update=a.update, device=a.device, data=a.data, seed=a.seed)
 
 def _cmd_classifier(a):
     from genbook.core import cache_dir
-    from genbook.metrics import classifier_path, train_mnist_classifier
+    from genbook.features import classifier_path, train_mnist_classifier
     clf = train_mnist_classifier(a.data, epochs=a.epochs, seed=a.seed, device=a.device, force=a.force)
     return dict(path=str(classifier_path(cache_dir('classifier') if a.force else None)), **clf.info)
 
 def _cmd_export(a):
-    from genbook.run import read_config
-    from genbook.train import export_run
+    from genbook.run import Run
+    from genbook.run import export_run
     d = export_run(a.run, a.dest, data=a.data, weights=not a.records_only)
-    return dict(out=str(d), files=sorted(p.name for p in d.iterdir()), export=read_config(d)['export'])
+    return dict(out=str(d), files=sorted(p.name for p in d.iterdir()), export=Run(d).config['export'])
 
 def _cmd_compare(a):
     from genbook.compare import compare_runs

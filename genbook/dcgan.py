@@ -19,9 +19,12 @@ import torch.nn.functional as F
 from fastai.callback.core import Callback, CancelValidException
 from fastai.callback.core import TrainEvalCallback
 
+from .callbacks import Autocast
 from .core import GenbookError, eval_mode, model_device, to_uint8
 from .data import image_dls
-from .train import Autocast, GenLearner, ModelSpec, Optimizers, train_run
+from .fit import ModelSpec, train_run
+from .learner import GenLearner, Optimizers
+from .metrics import discriminator_prob
 
 # %% ../nbs/02_dcgan.ipynb #fd06bc51
 def d_loss(
@@ -291,7 +294,6 @@ def dcgan_evaluate(
     **kw,                # options of other models' evaluations (ignored)
 )->dict:
     "The DCGAN's numbers for `eval.json`: its discriminator's mean probability of 'real' on fresh samples and on held-out real images."
-    from genbook.metrics import discriminator_prob  # `genbook.metrics` finds runs through the registry, which holds this module
     return dict(discriminator=discriminator_prob(model.D, fake, data.test[:len(fake)], bs))
 
 SPEC = ModelSpec('dcgan', 'DCGAN', 'gan', DCGANConfig, dcgan_config, DCGAN,
@@ -306,7 +308,7 @@ def train_dcgan(
     out,                      # the run folder
     amp:bool=False,           # the same as `precision='bf16'` (as runs recorded it before `precision`)
     precision:str=None,       # `auto` (default: bf16 where the device computes it natively), `fp32` or `bf16`; a resumed run keeps its own
-    **kw,                     # `genbook.train.train_run`'s arguments (`epochs`, `bs`, `lr`, `seed`, `data`, `resume`, ...) and any `DCGANConfig` field
+    **kw,                     # `genbook.fit.train_run`'s arguments (`epochs`, `bs`, `lr`, `seed`, `data`, `resume`, ...) and any `DCGANConfig` field
 )->dict:
     "Train a DCGAN on `dataset` in the run folder `out`; returns the final metrics (also in `metrics.json`)."
     return train_run(SPEC, dataset, out, precision='bf16' if amp else precision, **kw)

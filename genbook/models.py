@@ -11,8 +11,8 @@ __all__ = ['MODELS', 'get_model', 'load_run', 'sample_run']
 import torch
 
 from .core import GenbookError, get_device
-from .run import Run, load_checkpoint
-from .train import ModelSpec
+from .run import Run
+from .fit import ModelSpec
 from . import cgan, cvae, dcgan, vae, wgan
 
 # %% ../nbs/03b_models.ipynb #d84b258c
@@ -34,7 +34,7 @@ def load_run(
     cfg = Run(run_dir).config
     spec = get_model(cfg.get('model', ''))
     model = spec.build(spec.settings(cfg))
-    w, _ = load_checkpoint(run_dir, state=False)
+    w, _ = Run(run_dir).checkpoint(state=False)
     try: model.load_state_dict(w)
     except RuntimeError as e: raise GenbookError(f"the checkpoint of {run_dir} does not fit its config.json: {str(e).splitlines()[0]}") from e
     return model.to(get_device(device)).eval(), cfg, spec

@@ -23,7 +23,9 @@ from torch import nn
 
 from .core import GenbookError, eval_mode, model_device
 from .data import image_dls, scale_batch
-from .train import Autocast, GenLearner, ModelSpec, Optimizers, train_run
+from .callbacks import Autocast
+from .fit import ModelSpec, train_run
+from .learner import GenLearner, Optimizers
 
 # %% ../nbs/03_vae.ipynb #232cbbbc
 LIKELIHOODS = dict(mnist=('bernoulli',), anime=('bce', 'logistic'))
@@ -402,7 +404,7 @@ def vae_optimizers(
     model:VAE,        # the model
     lr:float=1e-4,    # learning rate
 )->Optimizers:
-    "PyTorch's Adam over all the model's parameters, as `genbook.train.Optimizers`."
+    "PyTorch's Adam over all the model's parameters, as `genbook.learner.Optimizers`."
     return Optimizers(vae=torch.optim.Adam(model.parameters(), lr=lr))
 
 def vae_learner(
@@ -461,7 +463,7 @@ def train_vae(
     latent:int=None,          # latent size (`None`: the preset's, 2 for MNIST, 128 for anime)
     binarize:str=None,        # MNIST: `dynamic` (the preset's) or `static` binarisation
     likelihood:str=None,      # anime: `bce` (the report's loss, default) or `logistic` (an ELBO in bits per dimension)
-    **kw,                     # `genbook.train.train_run`'s arguments (`epochs`, `bs`, `lr`, `sched`, `seed`, `data`, `resume`, `start_from`, `precision`, ...) and any other `VAEConfig` field
+    **kw,                     # `genbook.fit.train_run`'s arguments (`epochs`, `bs`, `lr`, `sched`, `seed`, `data`, `resume`, `start_from`, `precision`, ...) and any other `VAEConfig` field
 )->dict:
     "Train a VAE on `dataset` in the run folder `out`; returns the final metrics (also in `metrics.json`)."
     return train_run(SPEC, dataset, out, latent=latent, binarize=binarize, likelihood=likelihood, **kw)

@@ -16,11 +16,14 @@ import torch
 import torch.nn as nn
 from fastai.callback.core import Callback, CancelValidException, TrainEvalCallback
 
+from .callbacks import Autocast
 from .core import GenbookError
 from .data import image_dls
-from . import dcgan
 from .dcgan import DCGANConfig, decode_codes, init_weights, make_optimizers, sample_images
-from .train import Autocast, GenLearner, ModelSpec, train_run
+from .fit import ModelSpec, train_run
+from .learner import GenLearner
+from .metrics import discriminator_prob
+from . import dcgan
 
 # %% ../nbs/02b_wgan.ipynb #4feba85c
 def gradient_penalty(
@@ -157,7 +160,6 @@ def critic_scores(
     bs:int=500,           # images per batch
 )->dict:
     "The critic's mean score of `real` and of `fake` images, and their difference: its Wasserstein estimate on these sets."
-    from genbook.metrics import discriminator_prob  # `genbook.metrics` finds runs through the registry, which holds this module
     s = discriminator_prob(crit, fake, real, bs, logits=False)   # raw scores: a critic gives no probability
     return dict(real=s['d_real'], fake=s['d_fake'], wasserstein=s['d_real'] - s['d_fake'], n_fake=len(fake), n_real=len(real))
 
@@ -181,7 +183,7 @@ SPEC = ModelSpec('wgan', 'WGAN-GP', 'gan', WGANConfig, wgan_config, WGAN,
 def train_wgan(
     dataset:str,              # `mnist` or `anime`
     out,                      # the run folder
-    **kw,                     # `genbook.train.train_run`'s arguments (`epochs`, `bs`, `lr`, `seed`, `data`, `resume`, `precision`, ...) and any `WGANConfig` field
+    **kw,                     # `genbook.fit.train_run`'s arguments (`epochs`, `bs`, `lr`, `seed`, `data`, `resume`, `precision`, ...) and any `WGANConfig` field
 )->dict:
     "Train a WGAN-GP on `dataset` in the run folder `out`; returns the final metrics (also in `metrics.json`)."
     return train_run(SPEC, dataset, out, **kw)

@@ -7,7 +7,7 @@ import torch
 
 from cli import genbook, ok_json, one_line_error
 from genbook.data import mnist_sample, write_idx
-from genbook.metrics import MNIST_CLASSIFIER_SHA256, MnistClassifier, features_id, save_classifier
+from genbook.features import MNIST_CLASSIFIER_SHA256, MnistClassifier, features_id, save_classifier
 
 # No $GENBOOK_DATA and no download: what a user without the environment variable meets.
 ENV = {'GENBOOK_DATA': None, 'OMP_NUM_THREADS': '1'}

@@ -11,10 +11,8 @@ from cli import genbook, ok_json, one_line_error
 from genbook.core import ASSETS, GenbookError
 from genbook import metrics
 from genbook.data import mnist_sample
-from genbook.metrics import (MNIST_CLASSIFIER_SHA256, ClassifierFeatures, MnistClassifier, classifier_diagnostics,
-                             classifier_path, distances_with_floor, extract_features, feature_extractor, features_id,
-                             fid_from_features, kid_from_features, load_classifier, save_classifier, tf_bilinear_resize,
-                             train_mnist_classifier)
+from genbook.features import MNIST_CLASSIFIER_SHA256, ClassifierFeatures, MnistClassifier, classifier_path, extract_features, feature_extractor, features_id, load_classifier, save_classifier, tf_bilinear_resize, train_mnist_classifier
+from genbook.metrics import classifier_diagnostics, distances_with_floor, fid_from_features, kid_from_features
 
 # The embedded MNIST sample for the command line, never the full data.
 ENV = {'GENBOOK_DATA': None, 'OMP_NUM_THREADS': '1'}

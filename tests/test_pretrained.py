@@ -10,9 +10,10 @@ import torch
 from cli import ROOT, genbook, ok_json, one_line_error
 from genbook.core import ASSETS
 from genbook.data import mnist_sample, write_idx
-from genbook.metrics import DEFAULT_FEATURES, MNIST_CLASSIFIER_SHA256, features_id
+from genbook.evaluate import DEFAULT_FEATURES
+from genbook.features import MNIST_CLASSIFIER_SHA256, features_id
 from genbook.models import MODELS, load_run, sample_run
-from genbook.run import WEIGHTS, checkpoint_steps, load_checkpoint, read_config
+from genbook.run import WEIGHTS, Run
 
 PRETRAINED, RECORDS = ROOT/'pretrained', ROOT/'records'
 FOLDERS = sorted(p for p in PRETRAINED.iterdir() if p.is_dir()) if PRETRAINED.is_dir() else []
@@ -31,14 +32,14 @@ def test_under_40_mb():
 
 @pytest.mark.parametrize('run', FOLDERS, ids=lambda p: p.name)
 def test_loads_and_samples(run):
-    cfg = read_config(run)
+    cfg = Run(run).config
     model, _, _ = load_run(run, 'cpu')
     x = sample_run(run, n=4, seed=0, device='cpu')
     assert x.dtype == torch.uint8 and list(x.shape[1:]) == cfg['image_shape'], x.shape
     assert x.float().std() > 1, 'blank samples'
-    w, _ = load_checkpoint(run, state=False)
+    w, _ = Run(run).checkpoint(state=False)
     assert {v.dtype for v in w.values() if v.is_floating_point()} == {torch.float32}
-    assert cfg['export']['steps'] == checkpoint_steps(run) == json.loads((run/'metrics.json').read_text())['steps']
+    assert cfg['export']['steps'] == Run(run).steps() == json.loads((run/'metrics.json').read_text())['steps']
     m = json.loads((run/'metrics.json').read_text())
     assert m['epochs'] == cfg['epochs'] and m['stopped'] == 'finished', 'a shipped run finished its budget'
     if run.name in REPORT: assert cfg['epochs'] == 50, "the report's budget"
@@ -50,11 +51,11 @@ def test_names_no_path_of_the_training_machine(run):
         if not (run/f).exists(): continue
         text = (run/f).read_text()
         assert not re.search(r'"(/|[A-Za-z]:\\\\)[^"]*"', text), (f, re.findall(r'"/[^"]*"', text)[:3])
-    ident = read_config(run)['data_id']
+    ident = Run(run).config['data_id']
     assert set(ident) == {'dataset', 'n_train', 'n_test', 'shape', 'sha256'}
 
 
-@pytest.mark.parametrize('run', [p for p in FOLDERS if (p/'eval.json').exists() and read_config(p)['dataset'] == 'mnist'], ids=lambda p: p.name)
+@pytest.mark.parametrize('run', [p for p in FOLDERS if (p/'eval.json').exists() and Run(p).config['dataset'] == 'mnist'], ids=lambda p: p.name)
 def test_digit_scores_are_in_the_shipped_feature_space(run):
     "The MNIST runs' distances were computed with the classifier genbook ships: its accuracy, and its features_id where recorded."
     ev, rec = json.loads((run/'eval.json').read_text()), json.loads((ASSETS/'mnist_cnn.json').read_text())
@@ -116,5 +117,5 @@ def test_every_shipped_run_carries_the_measured_columns(run):
     assert (d['k_pr'], d['k_dc']) == (3, 5)
     assert ev['latent'][feat]['path_step'] > 0 and ev['latent'][feat]['pairs'] >= 100
     r = ev['reconstruction']
-    assert r['method'] == ('encoder' if MODELS[read_config(run)['model']].kind == 'vae' else 'inversion'), r['method']
+    assert r['method'] == ('encoder' if MODELS[Run(run).config['model']].kind == 'vae' else 'inversion'), r['method']
     assert 0 < r['mse'] < r['mse_unrelated'] and r['features'][feat]['dist'] > 0, r
