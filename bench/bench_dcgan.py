@@ -19,7 +19,8 @@ import torch.nn.functional as F
 from fastai.callback.core import Callback, CancelBatchException, CancelValidException
 
 from genbook.core import get_device, set_seed
-from genbook.data import ImageData, image_dls, mnist_sample
+from genbook.data import ImageData, mnist_sample
+from genbook.loaders import image_dls
 from genbook.dcgan import PRESETS, DCGAN, DCGANTrainer, STATS, dcgan_learner, make_optimizers, sample_images
 from genbook.run import Run
 from genbook.fit import fit_run

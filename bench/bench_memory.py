@@ -35,14 +35,16 @@ def run(path:str, steps:int, every:int, threads:int, score:bool=False)->list:
     from fastai.callback.core import Callback
     from fastai.learner import Recorder
     from genbook.core import set_seed
-    from genbook.data import ImageData, TensorDL, image_dls, mnist_sample
+    from genbook.data import ImageData, mnist_sample
+    from genbook.loaders import TensorDL, image_dls
     from genbook.run import Run
     from genbook.fit import fit_run
-    from genbook.vae import VAE, VAELoss, sample_images, vae_config, vae_learner, vae_stats
+    from genbook.vae import VAE, VAELoss, sample_images
+    from genbook.vae_train import MODEL as VAE_MODEL, vae_learner, vae_stats
     torch.set_num_threads(threads)
     d = mnist_sample()
     data = ImageData('mnist', d.train.repeat(10, 1, 1, 1), d.test)
-    c = vae_config('mnist', 50, bs=64, lr=1e-3)
+    c = VAE_MODEL.preset('mnist', latent=50, bs=64, lr=1e-3)
     set_seed(0)
     model, log = VAE(c), []
     if path == 'plain':

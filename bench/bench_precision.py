@@ -24,12 +24,13 @@ sys.path.insert(0, str(Path(__file__).parent))
 import bench_dcgan as bd
 import bench_vae as bv
 from genbook.core import bf16_native, get_device, set_seed
-from genbook.data import TensorDL, image_dls
+from genbook.loaders import TensorDL, image_dls
 from dataclasses import replace
 from genbook.dcgan import PRESETS, DCGAN, STATS, dcgan_learner, sample_images
 from genbook.run import Run
 from genbook.fit import fit_run
-from genbook.vae import VAE, sample_images as vae_samples, vae_config, vae_learner, vae_stats
+from genbook.vae import VAE, sample_images as vae_samples
+from genbook.vae_train import MODEL as VAE_MODEL, vae_learner, vae_stats
 
 OUT = Path(__file__).parent/'results'/'precision_cpu'
 CASES = {'dcgan_mnist': dict(model='dcgan', dataset='mnist', bs=256, steps=3),
@@ -52,7 +53,7 @@ def _genbook(case, model0, data, dev, n, bf16:bool)->list:
         learn.add_cb(clock)
         stats, fn = STATS, sample_images
     else:
-        c = vae_config(case['dataset'], case['latent'], bs=case['bs'], precision='bf16' if bf16 else 'fp32')
+        c = VAE_MODEL.preset(case['dataset'], latent=case['latent'], bs=case['bs'], precision='bf16' if bf16 else 'fp32')
         dls = image_dls(data, c.bs, scale=c.scale, target='self', seed=0, device=dev)
         learn = vae_learner(c, dls, model, show=False)
         learn.add_cb(clock)
@@ -67,7 +68,7 @@ def _plain(case, model0, data, dev, n)->list:
     model = copy.deepcopy(model0).to(dev)
     if case['model'] == 'dcgan':
         return bd._plain_loop(model, PRESETS[case['dataset']], image_dls(data, case['bs'], scale='gan', seed=0, device=dev).train, n + 1)
-    c = vae_config(case['dataset'], case['latent'], bs=case['bs'])
+    c = VAE_MODEL.preset(case['dataset'], latent=case['latent'], bs=case['bs'])
     opt, lf = torch.optim.Adam(model.parameters(), lr=c.lr), bv.VAELoss(model)
     dl = TensorDL(data.train, bs=c.bs, scale=c.scale, shuffle=True, drop_last=True, seed=0, device=dev)
     model.train()
@@ -86,7 +87,7 @@ PATHS = {'plain_fp32': lambda *a: _plain(*a), 'genbook_fp32': lambda *a: _genboo
 def bench(name, rounds, dev)->dict:
     case = CASES[name]
     set_seed(0)
-    model0 = DCGAN(PRESETS[case['dataset']]) if case['model'] == 'dcgan' else VAE(vae_config(case['dataset'], case['latent']))
+    model0 = DCGAN(PRESETS[case['dataset']]) if case['model'] == 'dcgan' else VAE(VAE_MODEL.preset(case['dataset'], latent=case['latent']))
     data, n = _data(case), case['steps']
     order, steps = list(PATHS), {p: [] for p in PATHS}
     for r in range(rounds):

@@ -25,11 +25,13 @@ import torch
 from fastai.callback.core import Callback
 
 from genbook.core import get_device, set_seed
-from genbook.data import ImageData, TensorDL, image_dls, mnist_sample
+from genbook.data import ImageData, mnist_sample
+from genbook.loaders import TensorDL, image_dls
 from genbook.run import Run
 from genbook.callbacks import StopAt
 from genbook.fit import fit_run
-from genbook.vae import VAE, VAELoss, sample_images, vae_config, vae_learner, vae_stats
+from genbook.vae import VAE, VAELoss, sample_images
+from genbook.vae_train import MODEL as VAE_MODEL, vae_learner, vae_stats
 
 CASES = {'mnist_bs32': dict(dataset='mnist', latent=2, bs=32), 'anime_bs64': dict(dataset='anime', latent=128, bs=64)}
 
@@ -55,7 +57,7 @@ class _Clock(Callback):
 
 def _learner_steps(case, model0, data, dev, warm, n, run_cbs):
     "Steps per second (wall clock, CPU time) of the learner `train_vae` builds, inside `fit_run` (`run_cbs`) or by `learn.fit` alone."
-    c = vae_config(case['dataset'], case['latent'], bs=case['bs'])
+    c = VAE_MODEL.preset(case['dataset'], latent=case['latent'], bs=case['bs'])
     model = copy.deepcopy(model0).to(dev)
     dls = image_dls(data, c.bs, scale=c.scale, target='self', seed=0, device=dev)
     clock = _Clock(warm, n)
@@ -83,7 +85,7 @@ def learner_steps(case, model0, data, dev, warm, n):
 
 def plain_steps(case, model0, data, dev, warm, n):
     "Steps per second (wall clock, CPU time) of a plain PyTorch loop: forward, negative ELBO, backward, Adam step."
-    c = vae_config(case['dataset'], case['latent'], bs=case['bs'])
+    c = VAE_MODEL.preset(case['dataset'], latent=case['latent'], bs=case['bs'])
     model = copy.deepcopy(model0).to(dev).train()
     opt = torch.optim.Adam(model.parameters(), lr=c.lr)
     lf = VAELoss(model)
@@ -110,7 +112,7 @@ def peak_mem(case, path, dev, warm, n, threads):
     "Memory (MiB) one path adds while training, in a fresh process: peak RSS minus RSS before (CPU), or peak allocated (CUDA)."
     code = (f"import torch, resource, json; torch.set_num_threads({threads}); import bench_vae as b; "
             f"from genbook.core import set_seed; set_seed(0); c = {case!r}; "
-            f"m = b.VAE(b.vae_config(c['dataset'], c['latent'], bs=c['bs'])); d = b._data(c['dataset']); dev = torch.device({str(dev)!r}); "
+            f"m = b.VAE(b.VAE_MODEL.preset(c['dataset'], latent=c['latent'], bs=c['bs'])); d = b._data(c['dataset']); dev = torch.device({str(dev)!r}); "
             f"r0 = b._rss_mib(); b.{path}_steps(c, m, d, dev, {warm}, {n}); "
             f"print(json.dumps(torch.cuda.max_memory_allocated() / 2**20 if dev.type == 'cuda' else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 - r0))")
     r = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, cwd=Path(__file__).parent)
@@ -136,7 +138,7 @@ def main():
         n = a.steps or (500 if case['dataset'] == 'mnist' else 20)
         warm = 10 if case['dataset'] == 'mnist' else 3
         set_seed(0)
-        model0 = VAE(vae_config(case['dataset'], case['latent'], bs=case['bs']))
+        model0 = VAE(VAE_MODEL.preset(case['dataset'], latent=case['latent'], bs=case['bs']))
         data = _data(case['dataset'])
         for _ in range(a.warmup):
             for fn in (genbook_steps, plain_steps, learner_steps): fn(case, model0, data, dev, warm, n)

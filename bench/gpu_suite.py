@@ -77,7 +77,7 @@ def smoke(work:Path, data:dict, device:str, steps:int=4):
     _run(['classifier', '--force', '--epochs', '1', '--device', device, '--data', data['mnist']])  # training one on the device
     for name in ('dcgan_mnist', 'vae_mnist'):
         _run(['eval', str(s/name), '--n', '256', '--iwae-k', '16', '--iwae-n', '32', '--recon-n', '8', '--device', device, '--data', data['mnist']])
-    amp = ['--amp', '--channels-last'] if device.startswith('cuda') else []  # optional: a failure is reported, not fatal
+    amp = ['--precision', 'bf16', '--channels-last'] if device.startswith('cuda') else []  # optional: a failure is reported, not fatal
     rc = genbook(['train', 'dcgan', 'anime', '--out', str(s/'dcgan_anime_bf16'), '--max-steps', str(steps), '--device', device, '--data', data['anime'], *amp])
     print(f"smoke: dcgan anime {' '.join(amp) or '(fp32)'} exited with {rc}", flush=True)
 

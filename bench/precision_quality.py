@@ -16,7 +16,7 @@ import torch
 from genbook.core import bf16_native, get_device
 from genbook.dcgan import train_dcgan
 from genbook.evaluate import evaluate_run
-from genbook.vae import train_vae
+from genbook.vae_train import train_vae
 
 OUT = Path(__file__).parent/'results'/'precision_quality_cpu.md'
 

@@ -6,8 +6,8 @@ Docs: https://genbook.github.io/genbook/core.html.md"""
 
 # %% auto #0
 __all__ = ['ASSETS', 'PRECISIONS', 'GenbookError', 'cache_dir', 'atomic_path', 'write_json', 'get_device', 'model_device',
-           'eval_mode', 'bf16_native', 'resolve_precision', 'set_seed', 'rng_state', 'set_rng_state', 'to_uint8',
-           'image_grid', 'save_grid', 'show_grid']
+           'eval_mode', 'bf16_native', 'resolve_precision', 'bf16_autocast', 'set_seed', 'rng_state', 'set_rng_state',
+           'to_uint8', 'image_grid', 'save_grid', 'show_grid', 'grid_labels', 'check_labels']
 
 # %% ../nbs/00_core.ipynb #930ae0de
 import json
@@ -136,6 +136,14 @@ def resolve_precision(
     if precision != 'auto': return precision
     return 'bf16' if gains and bf16_native(device) else 'fp32'
 
+# %% ../nbs/00_core.ipynb #40e8fe20
+def bf16_autocast(
+    x:torch.Tensor,       # a batch on the device to compute on
+    enabled:bool=True,    # `False`: a region that changes nothing (fp32)
+)->torch.autocast:
+    "A bf16 autocast region on the device of `x`."
+    return torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=enabled)
+
 # %% ../nbs/00_core.ipynb #1dc29172
 def set_seed(
     seed:int, # the one number that fixes every random generator
@@ -228,3 +236,27 @@ def show_grid(
     ax.set_axis_off()
     if title: ax.set_title(title)
     return ax
+
+# %% ../nbs/00_core.ipynb #a4884922
+def grid_labels(
+    n:int,            # number of images
+    classes:int=10,   # number of labels
+)->torch.Tensor:
+    "Labels in equal, ordered blocks: `n = 100` gives ten of each digit, in rows."
+    return torch.arange(n) * classes // n
+
+def check_labels(
+    labels,           # an int (every image), a sequence or tensor of `n` ints, or `None` (`grid_labels`)
+    classes:int,      # the model's number of labels
+    n:int,            # number of images
+)->torch.Tensor:
+    "The labels of `n` images as int64 `(n,)`, checked against the model's range."
+    if labels is None: return grid_labels(n, classes)
+    y = torch.as_tensor(labels).flatten()
+    if y.is_floating_point() or y.dtype == torch.bool: raise GenbookError(f"labels are whole numbers 0 to {classes - 1}, got {y.dtype}")
+    y = y.long()
+    if len(y) == 1: y = y.expand(n)
+    if len(y) != n: raise GenbookError(f"{len(y)} labels for {n} images: give one label, or one per image")
+    bad = y[(y < 0) | (y >= classes)]
+    if len(bad): raise GenbookError(f"label {int(bad[0])} is out of range: this model's labels are 0 to {classes - 1}")
+    return y.contiguous()

@@ -26,7 +26,7 @@ from .run import Run
 @torch.no_grad()
 def path_lengths(
     model:nn.Module,     # a trained model
-    spec,                # its `genbook.fit.ModelSpec` (with `decode` and `latent_dim`)
+    spec,                # its `genbook.fit.GenModel`
     ext:nn.Module,       # a feature network from `feature_extractor`
     pairs:int=200,       # paths, each between two codes of the prior
     steps:int=10,        # images per path, ends included
@@ -45,7 +45,7 @@ def path_lengths(
 # %% ../nbs/04a_evaluate.ipynb #e2e7d192
 def reconstruction_error(
     model:nn.Module,     # a trained model
-    spec,                # its `genbook.fit.ModelSpec`
+    spec,                # its `genbook.fit.GenModel`
     data:ImageData,      # the run's data set: test images are reconstructed
     exts:dict,           # feature networks by name (`feature_extractor`)
     n:int=100,           # test images
@@ -126,10 +126,9 @@ def evaluate_run(
             out['classifier'] = dict(test_accuracy=clf.info.get('test_accuracy'), features_id=ext.key, samples=classifier_diagnostics(fake, clf, bs),
                                      real=classifier_diagnostics(real_subset(data, n, seed), clf, bs))
     model, _, spec = load_run(run_dir, dev)
-    if spec.decode:  # the latent space: how far each step of a path through it moves the image
-        out['latent'] = {name: path_lengths(model, spec, feature_extractor(name, dev), seed=seed, bs=bs) for name in features}
+    out['latent'] = {name: path_lengths(model, spec, feature_extractor(name, dev), seed=seed, bs=bs) for name in features}
     if recon_n: out['reconstruction'] = reconstruction_error(model, spec, data, {name: feature_extractor(name, dev) for name in features}, recon_n, seed, bs)
-    if spec.evaluate: out.update(spec.evaluate(model, fake, data, bs, iwae_k=iwae_k, iwae_n=iwae_n, gaps_n=gaps_n))
+    out.update(spec.evaluate(model, fake, data, bs, iwae_k=iwae_k, iwae_n=iwae_n, gaps_n=gaps_n))
     out['seconds'] = round(time.perf_counter() - t0, 1)
     if update and (run_dir/'eval.json').exists():
         old = Run(run_dir).evaluation()

@@ -17,7 +17,7 @@ import torch
 from scipy.stats import norm
 
 from .core import GenbookError, atomic_path, eval_mode, model_device, save_grid, show_grid, to_uint8
-from .data import scale_batch
+from .loaders import scale_batch
 from .models import load_run
 from .run import Run
 from .vae import fixed_inputs
@@ -230,7 +230,7 @@ def invert_gan(
 
 def reconstruct(
     model,                       # a trained model
-    spec,                        # its `genbook.fit.ModelSpec`
+    spec,                        # its `genbook.fit.GenModel`
     x:torch.Tensor,              # uint8 images `(n, C, H, W)`
     labels:torch.Tensor=None,    # their labels (used by a conditional model)
     **kw,                        # `invert_gan`'s options, for a GAN
