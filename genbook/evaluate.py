@@ -9,17 +9,16 @@ __all__ = ['DEFAULT_FEATURES', 'path_lengths', 'reconstruction_error', 'add_miss
 
 # %% ../nbs/04a_evaluate.ipynb #11f6f019
 import time
-from pathlib import Path
 
 import torch
 from torch import nn
 
-from .core import GenbookError, get_device, write_json
+from .core import GenbookError, get_device
 from .data import ImageData
 from .features import FEATURES, ClassifierFeatures, extract_features, feature_extractor
 from .latent import reconstruct, slerp
 from .metrics import classifier_diagnostics, distances_with_floor, real_subset
-from .models import load_run, sample_run
+from .models import load_run
 from .run import Run
 
 # %% ../nbs/04a_evaluate.ipynb #0813bb99
@@ -104,20 +103,20 @@ def evaluate_run(
     bs:int=500,            # images per batch
 )->dict:
     "Score the latest checkpoint of `run_dir` (distances with floors, diagnostics, model-specific numbers) and write `eval.json`."
-    run_dir, t0 = Path(run_dir), time.perf_counter()
-    cfg = Run(run_dir).config
+    run, t0 = Run(run_dir), time.perf_counter()
+    cfg = run.config   # read once
     bce = cfg.get('likelihood') == 'bce'  # the anime VAE's loss, not a likelihood: no bounds
     if gaps_n and bce: raise GenbookError("inference gaps need a likelihood: this run's BCE loss is not one (train with --likelihood logistic)")
-    data = Run(run_dir).data(data)
+    data = run.data(data)
     features = tuple(DEFAULT_FEATURES[data.name] if features is None else ([features] if isinstance(features, str) else features))
     bad = [f for f in features if f not in FEATURES]
     if bad: raise GenbookError(f"unknown features {bad[0]!r}: use one of {', '.join(FEATURES)}")
     if data.name != 'mnist' and any(f.startswith('mnist') for f in features): raise GenbookError("mnist features are for digits: use inception for anime runs")
     if n < 2: raise GenbookError(f"n must be at least 2 samples, got {n}")
     dev = get_device(device)
-    fake = sample_run(run_dir, n, seed, dev)
-    steps = Run(run_dir).steps()  # which weights were scored
-    out = dict(run=str(run_dir), model=cfg.get('model'), dataset=data.name, steps=steps, n=n, seed=seed, device=str(dev), distances={})
+    model, _, spec = load_run(run, dev)   # the weights, loaded once
+    fake = spec.sample(model, n, seed)
+    out = dict(run=str(run_dir), model=cfg.get('model'), dataset=data.name, steps=run.steps(), n=n, seed=seed, device=str(dev), distances={})
     for name in features:
         ext = feature_extractor(name, dev)
         out['distances'][name] = distances_with_floor(fake, data, ext, seed, bs)
@@ -125,14 +124,13 @@ def evaluate_run(
             clf = ext.clf
             out['classifier'] = dict(test_accuracy=clf.info.get('test_accuracy'), features_id=ext.key, samples=classifier_diagnostics(fake, clf, bs),
                                      real=classifier_diagnostics(real_subset(data, n, seed), clf, bs))
-    model, _, spec = load_run(run_dir, dev)
     out['latent'] = {name: path_lengths(model, spec, feature_extractor(name, dev), seed=seed, bs=bs) for name in features}
     if recon_n: out['reconstruction'] = reconstruction_error(model, spec, data, {name: feature_extractor(name, dev) for name in features}, recon_n, seed, bs)
     out.update(spec.evaluate(model, fake, data, bs, iwae_k=iwae_k, iwae_n=iwae_n, gaps_n=gaps_n))
     out['seconds'] = round(time.perf_counter() - t0, 1)
-    if update and (run_dir/'eval.json').exists():
-        old = Run(run_dir).evaluation()
+    if update and (run/'eval.json').exists():
+        old = run.evaluation()
         added = []
         out = dict(add_missing(old, out, added), updated=old.get('updated', []) + [dict(device=str(dev), seconds=out['seconds'], added=added)])
-    write_json(run_dir/'eval.json', out)
+    run.write_evaluation(out)
     return out

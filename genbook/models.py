@@ -31,10 +31,11 @@ def load_run(
     device='auto',        # where to put the model
 )->tuple:
     "The run's model in eval mode with its latest weights, its config and its `GenModel`."
-    cfg = Run(run_dir).config
+    run = Run(run_dir)
+    cfg = run.config
     spec = get_model(cfg.get('model', ''))
     model = spec.build(spec.settings(cfg))
-    w, _ = Run(run_dir).checkpoint(state=False)
+    w, _ = run.checkpoint(state=False)
     try: model.load_state_dict(w)
     except RuntimeError as e: raise GenbookError(f"the checkpoint of {run_dir} does not fit its config.json: {str(e).splitlines()[0]}") from e
     return model.to(get_device(device)).eval(), cfg, spec

@@ -42,8 +42,8 @@ def _read_json(f:Path, what:str):
 class Run:
     "A run folder: where each of its files lives, reading and writing them, and the checks before the run starts or resumes."
     def __init__(self,
-        path, # the run folder (need not exist yet)
-    ): self.path = Path(path).expanduser()
+        path, # the run folder (need not exist yet), or a `Run` of it
+    ): self.path, self._config = (path.path, path._config) if isinstance(path, Run) else (Path(path).expanduser(), None)   # a `Run` keeps what it has read
     def __repr__(self): return f"Run({str(self.path)!r})"
     def __truediv__(self, name): return self.path/name
     @property
@@ -59,11 +59,16 @@ class Run:
 
     @property
     def config(self)->dict:
-        "`config.json` (one clear error when the folder is not a run)."
-        cfg = _read_json(self.path/'config.json', 'the run cannot be read')
-        if cfg is None: raise GenbookError(f"{self.path} is not a genbook run: it has no config.json")
-        return cfg
-    def write_config(self, cfg:dict): write_json(self.path/'config.json', cfg)
+        "`config.json`, read once (one clear error when the folder is not a run)."
+        if self._config is None:
+            cfg = _read_json(self.path/'config.json', 'the run cannot be read')
+            if cfg is None: raise GenbookError(f"{self.path} is not a genbook run: it has no config.json")
+            self._config = cfg
+        return dict(self._config)
+    def write_config(self, cfg:dict):
+        "Write `config.json`."
+        write_json(self.path/'config.json', cfg)
+        self._config = None
 
     def metrics(self)->dict: return _read_json(self.path/'metrics.json', 'rerun or resume the training') or {}
     def write_metrics(self, m:dict): write_json(self.path/'metrics.json', m)

@@ -1,4 +1,5 @@
 "Black-box tests of genbook.metrics: distances, the shipped classifier and retrained ones, collapse diagnostics, input checks."
+import hashlib
 import json
 import shutil
 import warnings
@@ -9,7 +10,7 @@ import torch
 
 from cli import genbook, ok_json, one_line_error
 from genbook.core import ASSETS, GenbookError
-from genbook import metrics
+from genbook import features
 from genbook.data import mnist_sample
 from genbook.features import MNIST_CLASSIFIER_SHA256, ClassifierFeatures, MnistClassifier, classifier_path, extract_features, feature_extractor, features_id, load_classifier, save_classifier, tf_bilinear_resize, train_mnist_classifier
 from genbook.metrics import classifier_diagnostics, distances_with_floor, fid_from_features, kid_from_features
@@ -84,12 +85,12 @@ def test_the_shipped_classifier(sample, clf, cache):
 def test_a_changed_shipped_classifier_is_refused(tmp_path, monkeypatch):
     "Weights that differ from the shipped ones are refused, even with a record that matches them; nothing is retrained."
     assets = Path(shutil.copytree(ASSETS, tmp_path/'assets'))
-    monkeypatch.setattr(metrics, 'ASSETS', assets)
+    monkeypatch.setattr(features, 'ASSETS', assets)
     fn = assets/'mnist_cnn.safetensors'
     b = bytearray(fn.read_bytes()); b[len(b)//2] ^= 0x01; fn.write_bytes(bytes(b))
     with pytest.raises(GenbookError, match='SHA-256 genbook ships it with.*reinstall genbook'): load_classifier(device='cpu')
     rec = json.loads((assets/'mnist_cnn.json').read_text())
-    (assets/'mnist_cnn.json').write_text(json.dumps(dict(rec, sha256=metrics._sha256(fn))))
+    (assets/'mnist_cnn.json').write_text(json.dumps(dict(rec, sha256=hashlib.sha256(fn.read_bytes()).hexdigest())))
     with pytest.raises(GenbookError, match='reinstall genbook'): feature_extractor('mnist', 'cpu')
     one_line_error(genbook('classifier', '--device', 'cpu', cache=tmp_path/'cache', env=ENV), 'reinstall genbook')
     fn.unlink()
