@@ -64,7 +64,7 @@ def run(path:str, steps:int, every:int, threads:int, score:bool=False)->list:
         def after_batch(self):
             if self.training and self.learn.train_iter % every == 0: log.append((self.learn.train_iter, round(_rss_mib(), 1)))
 
-    learn = vae_learner(c, image_dls(data, c.bs, scale=c.scale, target='self', seed=0), model, data.test if score else None, show=False)
+    learn = vae_learner(c, image_dls(data, c.bs, scale=c.scale, target='self', seed=0), model, data.test if score else None)
     if path == 'fastai_recorder': learn.remove_cb(learn.recorder); learn.add_cb(Recorder())
     learn.add_cb(_Rss())
     with tempfile.TemporaryDirectory() as tmp:

@@ -55,11 +55,11 @@ def _genbook(case, model0, data, dev, n, bf16:bool)->list:
     else:
         c = VAE_MODEL.preset(case['dataset'], latent=case['latent'], bs=case['bs'], precision='bf16' if bf16 else 'fp32')
         dls = image_dls(data, c.bs, scale=c.scale, target='self', seed=0, device=dev)
-        learn = vae_learner(c, dls, model, show=False)
+        learn = vae_learner(c, dls, model)
         learn.add_cb(clock)
         stats, fn = vae_stats(c), vae_samples
     with tempfile.TemporaryDirectory() as d:
-        fit_run(learn, Run(Path(d)/'run').start(dict(model=case['model'])), 1, stats, fn, max_steps=n + 1, show=False)
+        fit_run(learn, Run(Path(d)/'run').start(dict(model=case['model'])), 1, stats, fn, max_steps=n + 1)
     return clock.t
 
 

@@ -61,11 +61,11 @@ def _learner_steps(case, model0, data, dev, warm, n, run_cbs):
     model = copy.deepcopy(model0).to(dev)
     dls = image_dls(data, c.bs, scale=c.scale, target='self', seed=0, device=dev)
     clock = _Clock(warm, n)
-    learn = vae_learner(c, dls, model, show=False)
+    learn = vae_learner(c, dls, model)
     learn.add_cb(clock)
     if run_cbs:
         with tempfile.TemporaryDirectory() as d:
-            fit_run(learn, Run(Path(d)/'run').start(dict(model='vae')), 1, vae_stats(c), sample_images, max_steps=warm + n, show=False)
+            fit_run(learn, Run(Path(d)/'run').start(dict(model='vae')), 1, vae_stats(c), sample_images, max_steps=warm + n)
     else:
         learn.add_cb(StopAt(warm + n))
         with learn.no_bar(), learn.no_logging(): learn.fit(1)

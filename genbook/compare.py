@@ -13,7 +13,7 @@ import shutil
 from datetime import datetime, timezone
 from pathlib import Path
 
-from .core import GenbookError, atomic_path
+from .core import GenbookError, atomic_path, make_dir
 from .models import MODELS
 from .run import Run
 
@@ -38,7 +38,16 @@ def run_summary(
                 metrics=run.metrics(), eval=run.evaluation(), figures=_figures(run.path))
 
 # %% ../nbs/05_compare.ipynb #d0c13cc9
-def _f(v, nd=3)->str: return '–' if v is None else f'{v:.{nd}f}' if isinstance(v, float) else str(v)
+def _f(v, nd=3)->str:
+    "`v` with `nd` decimals ('–' for none); a value that rounds to zero is 0, never -0."
+    if v is None: return '–'
+    if not isinstance(v, float): return str(v)
+    s = f'{v:.{nd}f}'
+    return s[1:] if s.startswith('-') and not s.strip('-0.') else s
+
+def _pm(v, sd, nd=4)->str: return _f(v, nd) + ('' if sd is None else f' ± {_f(sd, nd)}')   # an estimate with its spread
+
+def _plural(n:int, word:str)->str: return f"{'one' if n == 1 else n} {word}{'' if n == 1 else 's'}"
 
 def _disc_cell(s:dict)->str:
     if s['kind'] != 'gan': return 'no discriminator'
@@ -74,7 +83,7 @@ def _quality_cell(s:dict)->str:
     parts = []
     for feat, d in ev.get('distances', {}).items():
         parts.append(f"FID<sub>{feat}</sub> {_f(d.get('fid'), 2)} (floor {_f(d.get('fid_floor'), 2)}), "
-                     f"KID {_f(d.get('kid'), 4)} (floor {_f(d.get('kid_floor'), 4)}), n={d.get('n', '?'):,}"
+                     f"KID {_pm(d.get('kid'), d.get('kid_std'))} (floor {_pm(d.get('kid_floor'), d.get('kid_std_floor'))}), n={d.get('n', '?'):,}"
                      + ('' if 'precision' not in d else ', ' + ', '.join(f"{k} {_f(d[k], 2)} (real {_f(d.get(k + '_floor'), 2)})" for k in ('precision', 'recall', 'density', 'coverage'))))
     pl = ev.get('per_label')
     if pl:
@@ -92,7 +101,9 @@ def _paths(s:dict)->str:
     r = s['eval'].get('reconstruction')
     if not r: return paths
     how = 'through the encoder' if r['method'] == 'encoder' else 'by inverting the generator'
-    feats = ''.join(f", {k} feature distance {_f(f['dist'], 2)} (unrelated {_f(f['dist_unrelated'], 2)})" for k, f in r['features'].items())
+    feats = ''.join(f", {k} feature distance {_f(f['dist'], 2)} (unrelated {_f(f['dist_unrelated'], 2)}"
+                    + ("; farther than an unrelated image: the reconstructions match the pixels, not what the features see)" if f['dist'] > f['dist_unrelated'] else ')')
+                    for k, f in r['features'].items())
     return paths + f"; {r['n']} test images reconstructed {how} in {_f(r['seconds'], 1)} s: pixel MSE {_f(r['mse'], 4)} (unrelated {_f(r['mse_unrelated'], 4)}){feats}"
 
 def _latent_cell(s:dict)->str:
@@ -180,7 +191,7 @@ def _copy_figures(summaries:list, fig_dir:Path)->dict:
     for s in summaries:
         for k, f in s['figures'].items():
             dest = fig_dir/f"{s['name']}_{k}{f.suffix}"
-            dest.parent.mkdir(parents=True, exist_ok=True)
+            make_dir(dest.parent)
             shutil.copyfile(f, dest)
             out[(s['name'], k)] = f'{fig_dir.name}/{dest.name}'
     return out
@@ -199,7 +210,7 @@ def compare_runs(
     if len(set(names)) != len(names): raise GenbookError(f"two runs share a folder name ({', '.join(sorted({n for n in names if names.count(n) > 1}))}): rename one")
     figs = _copy_figures(summaries, out.parent/f'{out.stem}_files')
     head = ['Model', *COLUMNS]
-    md, ht = [f"# GAN and VAE compared\n\nMeasured by genbook from {len(summaries)} run(s) on {datetime.now(timezone.utc):%Y-%m-%d}. Every number comes from a run folder; what no run measured is marked as such."], []
+    md, ht = [f"# GAN and VAE compared\n\nMeasured by genbook from {_plural(len(summaries), 'run')} on {datetime.now(timezone.utc):%Y-%m-%d}. Every number comes from a run folder; what no run measured is marked as such."], []
     md.append('## At a glance\n\n' + glance_table(summaries))
     ht.append('<h2>At a glance</h2>\n' + _html_table(GLANCE, glance_rows(summaries)))
     for ds, title in (('mnist', 'MNIST'), ('anime', 'ANIME')):

@@ -94,7 +94,7 @@ class CVAEModel(VAEModel):
     plots, classes, grid = ('recon', 'samples'), 10, 100
     def build(self, c): return CVAE(c)
     def dls(self, data, c, seed, device): return image_dls(data, c.bs, scale=c.scale, target='cond', seed=seed, device=device)
-    def learner(self, c, dls, model, data, show): return vae_learner(c, dls, model, data.test, show, test_labels=data.test_labels)
+    def learner(self, c, dls, model, data): return vae_learner(c, dls, model, data.test, test_labels=data.test_labels)
     def sample(self, model, n, seed, labels=None): return sample_images(model, n, seed, labels=labels)
     def decode(self, model, z, labels=None): return decode_codes(model, z, labels=labels)
     def evaluate(self, model, fake, data, bs, **options): return cvae_evaluate(model, fake, data, bs, **options)

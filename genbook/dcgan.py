@@ -291,7 +291,7 @@ class DCGANModel(GenModel):
     panels, plots = PANELS, ('interp', 'samples', 'recon')
     def build(self, c): return DCGAN(c)
     def dls(self, data, c, seed, device): return image_dls(data, c.bs, scale='gan', seed=seed, device=device)
-    def learner(self, c, dls, model, data, show): return dcgan_learner(c, dls, model)
+    def learner(self, c, dls, model, data): return dcgan_learner(c, dls, model)
     def stats(self, c): return STATS
     def sample(self, model, n, seed, labels=None): return sample_images(model, n, seed)
     def decode(self, model, z, labels=None): return decode_codes(model, z)

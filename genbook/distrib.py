@@ -134,10 +134,10 @@ class DataParallel(Callback):
         for g, f in zip(grads, flat.split([g.numel() for g in grads])): g.copy_(f.view_as(g))
 
     def after_batch(self):
-        "Average the batch's statistics over the processes, and stop them all when any was interrupted."
+        "Average the batch's statistics over the processes, and stop them all after this step when any had a Ctrl-C (`learn.ctrl_c`): they decide together, here, and never one alone."
         keys = sorted(self.learn.stats)
         t = torch.stack([self.learn.stats[k].detach().float().mean().to(self.device) for k in keys] +
-                        [torch.tensor(float(self.learn.interrupted), device=self.device)])
+                        [torch.tensor(float(getattr(self.learn, 'ctrl_c', False)), device=self.device)])
         dist.all_reduce(t)
         for k, v in zip(keys, t[:-1] / self.n): self.learn.stats[k] = v
         if t[-1] > 0: self.learn.interrupted = True

@@ -45,13 +45,15 @@ def run_metrics(
 # %% ../nbs/01f_fit.ipynb #4b234815
 @contextmanager
 def _ctrl_c_flag(learn):
-    "Within the block, the first Ctrl-C sets `learn.interrupted`; the second interrupts, except in a launched process, whose launcher passes the same Ctrl-C on again."
-    learn.interrupted = False
+    "Within the block, the first Ctrl-C sets `learn.interrupted` (in a launched process `learn.ctrl_c`, which the processes agree on at their next step); the second interrupts, except in a launched process, whose launcher passes the same Ctrl-C on again."
+    learn.interrupted = learn.ctrl_c = False
     if threading.current_thread() is not threading.main_thread():
         yield; return
     def _handler(sig, frame):
-        learn.interrupted = True
-        if not launched(): signal.signal(signal.SIGINT, prev)
+        if launched(): learn.ctrl_c = True   # acting on it alone, between two collectives, would leave the others waiting (`DataParallel`)
+        else:
+            learn.interrupted = True
+            signal.signal(signal.SIGINT, prev)
     prev = signal.signal(signal.SIGINT, _handler)
     if prev is None: prev = signal.SIG_DFL
     try: yield
@@ -148,7 +150,7 @@ class GenModel:
     def dls(self, data, c, seed:int, device)->DataLoaders:
         "The loaders it trains on: `data` (`ImageData`) in batches of `c.bs` on `device`."
         raise NotImplementedError
-    def learner(self, c, dls, model:nn.Module, data, show:bool)->GenLearner:
+    def learner(self, c, dls, model:nn.Module, data)->GenLearner:
         "Its `GenLearner` (`data`: the data set, for the held-out scores of an epoch)."
         raise NotImplementedError
     def stats(self, c)->list:
@@ -285,7 +287,7 @@ def train_run(
         if start_from is not None and not resume and rank == 0:   # the other processes get its weights (`DataParallel`)
             load_weights(model, Run(start_from).checkpoint(state=False)[0], start_from)
         if rank: set_seed(cfg['seed'] + 7919 * rank)   # each process its own noise
-        learn = spec.learner(c, dls, model, ds, show)
+        learn = spec.learner(c, dls, model, ds)
         f = lr_schedule(getattr(c, 'sched', 'constant'), c.lr)
         return fit_run(learn, run, c.epochs, spec.stats(c), spec.sample, max_steps=cfg['max_steps'], resume=resume, show=show,
                        panels=spec.panels, seed=cfg['seed'], cbs=[LRSchedule(f)] if f else None, extra=spec.summary(c, ds), grid=spec.grid)

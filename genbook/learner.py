@@ -88,6 +88,6 @@ class GenLearner(Learner):
         self.remove_cbs([c for c in self.cbs if isinstance(c, (Recorder, ProgressCallback))])
         self.add_cbs([EpochRecorder(), EpochProgress()])
         self.opt, self.stats, self.first_epoch = opt, {}, 0
-        self.interrupted, self.diverged = False, None
+        self.interrupted, self.ctrl_c, self.diverged = False, False, None
 
 def _no_loss(*args): raise GenbookError("this model has no fastai loss function")

@@ -22,7 +22,7 @@ from fastcore.basics import patch_to
 from PIL import Image
 from safetensors.torch import load_file, save_file
 
-from .core import GenbookError, atomic_path, write_json
+from .core import GenbookError, atomic_path, make_dir, shared_mode, write_json
 from .data import ImageData, data_identity, find_data
 
 # %% ../nbs/01b_run.ipynb #f1745eee
@@ -33,11 +33,16 @@ def jsonable(v):
     "`v` as it reads back from JSON (tuples become lists): how a setting compares with its record."
     return json.loads(json.dumps(v))
 
-def _read_json(f:Path, what:str):
-    "The JSON in `f`, or `None` when there is no such file; one clear error when it is corrupt."
-    try: return json.loads(f.read_text())
+def _read_json(f:Path, what:str, keys:dict=None)->dict|None:
+    "The JSON object in `f`, or `None` when there is no such file; one clear error when it is corrupt, not an object, or lacks one of `keys` (name: type)."
+    try: obj = json.loads(f.read_text())
     except FileNotFoundError: return None
     except (json.JSONDecodeError, UnicodeDecodeError) as e: raise GenbookError(f"{f} is corrupt ({e}): {what}") from e
+    except (IsADirectoryError, PermissionError) as e: raise GenbookError(f"{f} cannot be read ({e.strerror}): {what}") from e
+    if not isinstance(obj, dict): raise GenbookError(f"{f} is corrupt (a JSON {type(obj).__name__}, not an object): {what}")
+    for k, t in (keys or {}).items():
+        if not isinstance(obj.get(k), t) or isinstance(obj.get(k), bool): raise GenbookError(f"{f} is corrupt ({k!r} is {obj.get(k)!r}): {what}")
+    return obj
 
 class Run:
     "A run folder: where each of its files lives, reading and writing them, and the checks before the run starts or resumes."
@@ -61,7 +66,7 @@ class Run:
     def config(self)->dict:
         "`config.json`, read once (one clear error when the folder is not a run)."
         if self._config is None:
-            cfg = _read_json(self.path/'config.json', 'the run cannot be read')
+            cfg = _read_json(self.path/'config.json', 'the run cannot be read', dict(model=str))
             if cfg is None: raise GenbookError(f"{self.path} is not a genbook run: it has no config.json")
             self._config = cfg
         return dict(self._config)
@@ -81,7 +86,10 @@ class Run:
 
     def latest(self)->dict|None:
         "Where the latest checkpoint is, `dict(dir, epoch, iter, steps)`, or `None` before the first."
-        return _read_json(self.checkpoints/'latest.json', 'the checkpoint cannot be found')
+        ptr = _read_json(self.checkpoints/'latest.json', 'the checkpoint cannot be found', dict(dir=str, epoch=int, iter=int, steps=int))
+        if ptr is not None and not (self.checkpoints/ptr['dir']).is_dir():
+            raise GenbookError(f"{self.checkpoints/'latest.json'} points at {ptr['dir']}, which is not there: the checkpoint is lost; start a new run")
+        return ptr
 
     def steps(self)->int|None:
         "The training steps of the weights the run holds (its latest checkpoint, or the exported weights)."
@@ -113,9 +121,8 @@ def check_budget(self,
     epochs:int=None,     # epochs in all the resumed run is asked for
     max_steps:int=None,  # steps in all the resumed run is asked for
 ):
-    "Refuse to resume a run that has already done what it was asked to."
-    try: ptr = self.latest() or {}
-    except GenbookError: return  # `load_checkpoint` says what is wrong
+    "Refuse to resume a run that has already done what it was asked to (or whose checkpoint pointer is corrupt)."
+    ptr = self.latest() or {}
     if max_steps and ptr.get('steps', 0) >= max_steps:
         raise GenbookError(f"{self.path} has already made its {max_steps} steps (max_steps): resume with a larger --max-steps")
     if epochs and ptr.get('epoch', 0) >= epochs and not ptr.get('iter'):
@@ -142,7 +149,7 @@ def prepare(self,
         if out.exists() and not out.is_dir(): raise GenbookError(f"{out} is a file: choose another --out")
         if out.exists() and any(out.iterdir()): raise GenbookError(f"{out} already exists: pass --resume or choose another --out")
         merged = {**(defaults or {}), **given}
-    out.mkdir(parents=True, exist_ok=True)
+    make_dir(out)
     return jsonable({k: merged.get(k) for k in [*config, *merged]})
 
 @patch_to(Run)
@@ -170,7 +177,7 @@ def _alive(pid)->bool:
 def writing(self):
     "Hold the run's writer lock while the block runs: one clear error when another process holds it."
     f, me = self.path/LOCK, dict(host=socket.gethostname(), pid=os.getpid())
-    self.path.mkdir(parents=True, exist_ok=True)
+    make_dir(self.path)
     for _ in range(2):
         try: fd = os.open(f, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
         except FileExistsError:
@@ -207,9 +214,9 @@ def save_checkpoint(self,
     state:dict,   # everything else, as tensors, numbers, strings, lists and dicts
 )->Path:
     "Write a checkpoint atomically into `checkpoints/`, point `latest.json` at it and drop older ones."
-    folder = self.checkpoints; folder.mkdir(parents=True, exist_ok=True)
+    folder = make_dir(self.checkpoints)
     name = f"step_{state['train_iter']:08d}"
-    tmp = Path(tempfile.mkdtemp(dir=folder, prefix='.tmp_'))
+    tmp = shared_mode(tempfile.mkdtemp(dir=folder, prefix='.tmp_'))
     try:
         save_file(_safe_tensors(model.state_dict()), tmp/'model.safetensors')
         torch.save(state, tmp/'state.pt')
@@ -235,7 +242,7 @@ def checkpoint(self,
     if ptr is None and (run_dir/'config.json').exists() and self.config.get('export', {}).get('weights') is False:
         raise GenbookError(f"{run_dir} holds a run's records without its weights (exported with --records-only): train the model again to sample or score it")
     if ptr is None: raise GenbookError(f"{run_dir} has no checkpoint: train it first (genbook train ...)")
-    d = folder/ptr.get('dir', '')
+    d = folder/ptr['dir']
     try:
         w = load_file(d/'model.safetensors')
         st = torch.load(d/'state.pt', map_location='cpu', weights_only=True) if state else None
@@ -294,8 +301,8 @@ def export_run(
     cfg = {k: v for k,v in cfg.items() if k not in _LOCAL}
     cfg['export'] = dict(steps=Run(run_dir).steps(), dtype=str(dtype).replace('torch.', '')) if weights else dict(steps=Run(run_dir).steps(), weights=False)
     if cfg.get('dataset'): cfg['data_id'] = data_identity(Run(run_dir).data(data))
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=dest.parent, prefix='.export_'))
+    make_dir(dest.parent)
+    tmp = shared_mode(tempfile.mkdtemp(dir=dest.parent, prefix='.export_'))
     try:
         if weights: save_file({k: (v.to(dtype) if v.is_floating_point() else v).contiguous() for k,v in w.items()}, tmp/WEIGHTS)
         write_json(tmp/'config.json', cfg)

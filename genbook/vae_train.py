@@ -9,8 +9,6 @@ __all__ = ['PANELS', 'NETWORK', 'MODEL', 'test_stat', 'vae_stats', 'VAEStats', '
            'vae_evaluate', 'VAEModel', 'train_vae']
 
 # %% ../nbs/03a_vae_train.ipynb #8c422dc5
-import time
-
 import torch
 from fastai.callback.core import Callback, CancelValidException
 
@@ -39,13 +37,11 @@ class VAEStats(Callback):
     def __init__(self,
         test:torch.Tensor=None,   # uint8 held-out images to score (`None`: no score)
         bs:int=500,               # images per pass when scoring
-        show:bool=True,           # print one line per epoch
         test_labels:torch.Tensor=None,  # a conditional model's labels of `test`
     ):
-        self.test, self.eval_bs, self.show, self.test_labels = test, bs, show, test_labels
+        self.test, self.eval_bs, self.test_labels = test, bs, test_labels
 
     def before_validate(self): raise CancelValidException
-    def before_epoch(self): self.t0 = time.perf_counter()
 
     def after_loss(self):
         if not self.training: return
@@ -62,13 +58,7 @@ class VAEStats(Callback):
             for k, v in st.items(): hist.record(k, v)
         return st
 
-    def after_train(self):
-        secs = time.perf_counter() - self.t0
-        st = self._score()
-        if self.show and st:
-            k = next(iter(st))
-            what = 'Test set ELBO' if k == 'test_elbo' else 'Test set BCE+KL loss'
-            print(f"Epoch: {self.epoch + 1}, {what}: {st[k]:.2f}, time elapse for current epoch: {secs:.2f}", flush=True)
+    def after_train(self): self._score()
 
     def after_cancel_fit(self):
         if not self.learn.diverged and getattr(self.learn, 'history', None) is not None and self.learn.history.n: self._score()
@@ -86,11 +76,10 @@ def vae_learner(
     dls,                     # `DataLoaders` yielding `(x, x)`
     model:VAE,               # the model, on the loaders' device
     test:torch.Tensor=None,  # uint8 held-out images scored after each epoch
-    show:bool=True,          # print the per-epoch line
     test_labels:torch.Tensor=None,  # a conditional model's labels of `test`
 )->GenLearner:
     "The learner `train_vae` trains: `VAELoss`, PyTorch's Adam and `VAEStats`."
-    cbs = [VAEStats(test, show=show, test_labels=test_labels)] + ([Autocast(channels_last=True)] if cfg.precision == 'bf16' else [])
+    cbs = [VAEStats(test, test_labels=test_labels)] + ([Autocast(channels_last=True)] if cfg.precision == 'bf16' else [])
     return GenLearner(dls, model, vae_optimizers(model, cfg.lr), loss_func=VAELoss(model), cbs=cbs)
 
 # %% ../nbs/03a_vae_train.ipynb #903aa62c
@@ -135,7 +124,7 @@ class VAEModel(GenModel):
     plots = ('manifold', 'scatter', 'interp', 'recon', 'samples')
     def build(self, c): return VAE(c)
     def dls(self, data, c, seed, device): return image_dls(data, c.bs, scale=c.scale, target='self', seed=seed, device=device)
-    def learner(self, c, dls, model, data, show): return vae_learner(c, dls, model, data.test, show)
+    def learner(self, c, dls, model, data): return vae_learner(c, dls, model, data.test)
     def stats(self, c): return vae_stats(c)
     def sample(self, model, n, seed, labels=None): return sample_images(model, n, seed)
     def decode(self, model, z, labels=None): return decode_codes(model, z)

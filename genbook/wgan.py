@@ -167,7 +167,7 @@ class WGANModel(DCGANModel):
     network = ('arch', 'nz', 'nc', 'ngf', 'ndf', 'critic_norm', 'dataset')
     panels = PANELS
     def build(self, c): return WGAN(c)
-    def learner(self, c, dls, model, data, show): return wgan_learner(c, dls, model)
+    def learner(self, c, dls, model, data): return wgan_learner(c, dls, model)
     def stats(self, c): return STATS
     def evaluate(self, model, fake, data, bs, **options): return wgan_evaluate(model, fake, data, bs)
 

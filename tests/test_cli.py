@@ -2,6 +2,7 @@
 import os
 import random
 import signal
+import subprocess
 import sys
 import warnings
 from pathlib import Path
@@ -10,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-from cli import genbook, genbook_process, one_line_error
+from cli import genbook, genbook_process, one_line_error, process_env
 from genbook import __version__
 
 ENTRY = Path(sys.executable).parent/'genbook'
@@ -54,3 +55,20 @@ def test_in_process_leaves_no_trace(tmp_path):
         if k == 'torch': assert torch.equal(before[k], after[k]), k
         else: assert before[k] == after[k], k
     assert r.returncode == 0 and 'embedded sample' in r.stderr, 'the same warning, shown again in the next command'
+
+
+def test_importing_genbook_is_silent():
+    "No warning of a library genbook uses reaches the user on import (the default filters, as a user's script has them)."
+    r = subprocess.run([sys.executable, '-c', 'import genbook.cli, genbook.models, genbook.evaluate, genbook.compare, genbook.latent'],
+                       capture_output=True, text=True, env=process_env())
+    assert r.returncode == 0 and r.stderr == '' and r.stdout == '', r.stderr[-2000:]
+
+
+@pytest.mark.parametrize('argv', [['--help'], ['train', '--help'], ['train', 'dcgan', 'mnist', '--out', 'x', '--lr', '-1'], ['smaple']], ids=' '.join)
+def test_help_and_argument_errors_import_no_model(argv):
+    "The parser is built from plain data (`genbook/assets/train_options.json`): answering `--help` or a typo imports neither torch nor fastai."
+    code = ("import sys\nfrom genbook.cli import main\n"
+            f"try: main({argv!r})\nexcept SystemExit as e: code = e.code\n"
+            "print(sorted(m for m in ('torch', 'fastai') if m in sys.modules))")
+    r = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, env=process_env())
+    assert r.stdout.strip().splitlines()[-1] == '[]', (r.stdout[-500:], r.stderr[-500:])

@@ -3,6 +3,7 @@ import gzip
 import io
 import struct
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -194,3 +195,26 @@ def test_help(cmd):
 ])
 def test_bad_arguments_one_line(args, msg):
     one_line_error(genbook(*args), msg)
+
+
+def test_a_failed_mnist_download_is_tried_once_and_leaves_no_empty_folder(tmp_path, monkeypatch):
+    "Without MNIST and without a network: one download try, then the embedded sample, with how to try again; later commands do not try again."
+    import torchvision.datasets
+    tries = []
+    class NoNetwork:
+        def __init__(self, root, train=True, download=False):
+            tries.append(root); (Path(root)/'MNIST'/'raw').mkdir(parents=True, exist_ok=True)   # as torchvision does, before it fails
+            raise RuntimeError('Error downloading train-images-idx3-ubyte.gz: no network')
+    monkeypatch.setattr(torchvision.datasets, 'MNIST', NoNetwork)
+    env = {'GENBOOK_OFFLINE': None, 'GENBOOK_DATA': None}
+    first = genbook('data', 'mnist', cache=tmp_path, env=env)
+    assert ok_json(first)['source'] == 'embedded' and len(tries) == 1
+    warning = [l for l in first.stderr.splitlines() if 'warning' in l]
+    assert len(warning) == 1 and 'no network' in warning[0] and 'to try again, delete' in warning[0], first.stderr
+    assert [p.name for p in tmp_path.iterdir()] == ['mnist_download_failed.txt'], 'an empty folder left behind'
+    second = genbook('data', 'mnist', cache=tmp_path, env=env)
+    assert ok_json(second)['source'] == 'embedded' and len(tries) == 1, 'the download was tried again'
+    assert 'to try again, delete' in second.stderr
+    (tmp_path/'mnist_download_failed.txt').unlink()
+    genbook('data', 'mnist', cache=tmp_path, env=env)
+    assert len(tries) == 2

@@ -2,7 +2,7 @@
 import re
 from pathlib import Path
 
-from readme import NB, README, ROOT, render, words
+from readme import NB, README, ROOT, raw_url, render, words
 
 
 def test_readme_matches_index_notebook():
@@ -10,9 +10,13 @@ def test_readme_matches_index_notebook():
     assert got == want, f"README.md and nbs/index.ipynb differ near word {next((i for i, (a, b) in enumerate(zip(got, want)) if a != b), min(len(got), len(want)))}: run `nbdev-readme` (or `python tests/readme.py`)"
 
 
-def test_readme_figures_exist():
-    for link in re.findall(r'!\[[^\]]*\]\(([^)]+)\)', README.read_text()):
-        if not link.startswith('http'): assert (ROOT/link).is_file(), f'README.md shows {link}, which is missing'
+def test_readme_figures_exist_and_show_on_pypi():
+    "Every image of README.md is an absolute URL into the repository (PyPI shows no relative link), and its file is in the repository."
+    links = re.findall(r'!\[[^\]]*\]\(([^)]+)\)', README.read_text())
+    assert links
+    for link in links:
+        assert link.startswith(raw_url() + '/'), f'README.md shows {link}: a relative link, which PyPI cannot show'
+        assert (ROOT/link.removeprefix(raw_url() + '/')).is_file(), f'README.md shows {link}, whose file is missing'
 
 
 def test_readme_has_the_two_commands_ci_runs():
