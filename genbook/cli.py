@@ -57,9 +57,14 @@ def _cmd_train(a):
     from genbook.fit import train_run
     spec = get_model(a.model)
     if a.processes is not None and a.processes > 1: return _launch(a)
-    opts = {k: getattr(a, k) for k in model_options(MODELS)['options'] if getattr(a, k) not in (None, False)}
+    table = model_options(MODELS)['options']
+    opts = {k: getattr(a, k) for k in table if getattr(a, k) not in (None, False)}
     wrong = ['--' + k.replace('_', '-') for k in opts if k not in {f.name for f in fields(spec.Config)}]
     if wrong: raise GenbookError(f"{', '.join(wrong)}: not {'an option' if len(wrong) == 1 else 'options'} of the {spec.title}")
+    for k, v in opts.items():   # a setting that two models type differently was read as text: read it as this model's
+        if table[k]['type'] == 'mixed':
+            try: opts[k] = _OPTION_TYPES[table[k]['types'][a.model]](v)
+            except (ValueError, argparse.ArgumentTypeError) as e: raise GenbookError(f"--{k.replace('_', '-')}: {e}") from None
     return train_run(spec, a.dataset, a.out, epochs=a.epochs, max_steps=a.max_steps, bs=a.bs, lr=a.lr, sched=a.sched, seed=a.seed,
                      data=a.data, device=a.device, resume=a.resume, precision=a.precision, start_from=a.start_from, **opts)
 
@@ -164,7 +169,7 @@ def _sizes(v:str)->tuple:
     except (ValueError, argparse.ArgumentTypeError): raise argparse.ArgumentTypeError(f"must be positive whole numbers separated by commas, got {v}") from None
     return t
 
-_OPTION_TYPES = dict(int=_positive, float=_number, str=str, tuple=_sizes)
+_OPTION_TYPES = dict(int=_positive, float=_number, str=str, tuple=_sizes, mixed=str)
 RUN_SETTINGS = ('dataset', 'epochs', 'bs', 'lr', 'sched', 'precision', 'test_seed')  # settings `genbook train` sets by options of its own, or not at all
 TRAIN_OPTIONS = Path(__file__).parent/'assets'/'train_options.json' if '__file__' in globals() else Path('../genbook/assets/train_options.json')
 
@@ -178,8 +183,10 @@ def model_options(
         docs = docments(m.Config, full=True)
         for f in fields(m.Config):
             if f.name in RUN_SETTINGS: continue
-            o = opts.setdefault(f.name, dict(type=docs[f.name]['anno'].__name__, help=docs[f.name]['docment'] or f.name, models=[]))
-            o['models'].append(name)
+            t = docs[f.name]['anno'].__name__
+            o = opts.setdefault(f.name, dict(type=t, help=docs[f.name]['docment'] or f.name, models=[], types={}))
+            o['models'].append(name); o['types'][name] = t
+            if t != o['type']: o['type'] = 'mixed'   # read as text, then as the chosen model's type (`_cmd_train`)
     return dict(models=list(models), options=opts)
 
 def write_train_options(
