@@ -248,7 +248,7 @@ def build_parser()->argparse.ArgumentParser:
     e.add_argument('run', metavar='DIR', help='run folder written by genbook train')
     e.add_argument('--features', help="comma-separated feature spaces: mnist (genbook's digit classifier), mnist-retrained (the one genbook classifier --force trained), inception (default: mnist for MNIST runs, inception for anime)")
     e.add_argument('--n', type=_positive, default=10000, help='number of samples (default: 10000)')
-    e.add_argument('--iwae-k', type=_non_negative, default=5000, help='importance samples for the VAE NLL (default: 5000; 0 skips it)')
+    e.add_argument('--iwae-k', type=_non_negative, help='importance samples for the VAE NLL (default: 5000 on a GPU, 500 on a CPU; 0 skips it)')
     e.add_argument('--iwae-n', type=_positive, default=1000, help='test images scored by the VAE NLL (default: 1000)')
     e.add_argument('--update', action='store_true', help="keep every number DIR/eval.json has and add only the missing ones (scores from an earlier genbook or another device stay)")
     e.add_argument('--recon-n', type=_non_negative, default=100, help='test images reconstructed, through the encoder or by inverting a GAN (default: 100; 0 skips them)')

@@ -8,7 +8,7 @@ Docs: https://genbook.github.io/genbook/core.html.md"""
 __all__ = ['ASSETS', 'PRECISIONS', 'GenbookError', 'make_dir', 'cache_dir', 'shared_mode', 'atomic_path', 'write_json',
            'get_device', 'model_device', 'eval_mode', 'bf16_native', 'resolve_precision', 'bf16_autocast', 'set_seed',
            'rng_state', 'set_rng_state', 'to_uint8', 'image_grid', 'save_grid', 'show_grid', 'grid_labels',
-           'check_labels']
+           'check_labels', 'progress']
 
 # %% ../nbs/00_core.ipynb #930ae0de
 import json
@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from fastprogress.fastprogress import ConsoleProgressBar, progress_bar
 from PIL import Image
 from torchvision.utils import make_grid
 
@@ -280,3 +281,18 @@ def check_labels(
     bad = y[(y < 0) | (y >= classes)]
     if len(bad): raise GenbookError(f"label {int(bad[0])} is out of range: this model's labels are 0 to {classes - 1}")
     return y.contiguous()
+
+# %% ../nbs/00_core.ipynb #b6191848
+def progress(
+    items,              # what the loop goes through
+    phase:str=None,     # the phase it is, named beside the bar (`None`: no bar)
+    total:int=None,     # how many items, where `items` cannot tell (a generator)
+):
+    "`items` behind a fastprogress bar naming `phase`, or as they are when `phase` is `None`."
+    return items if phase is None else _with_bar(items, phase, total)
+
+def _with_bar(items, phase, total):
+    bar = progress_bar(items, total=total)
+    bar.comment = phase
+    yield from bar
+    if isinstance(bar, ConsoleProgressBar): print(flush=True)   # the finished bar stays, a line of the log: the phase and its time

@@ -8,6 +8,7 @@ Docs: https://genbook.github.io/genbook/evaluate.html.md"""
 __all__ = ['DEFAULT_FEATURES', 'path_lengths', 'reconstruction_error', 'add_missing', 'evaluate_run']
 
 # %% ../nbs/04a_evaluate.ipynb #11f6f019
+import sys
 import time
 
 import torch
@@ -50,6 +51,7 @@ def reconstruction_error(
     n:int=100,           # test images
     seed:int=0,          # which test images, and the inversion's starting codes
     bs:int=500,          # images per batch of features
+    show:bool=False,     # a progress bar for a GAN's inversion
 )->dict:
     "How well `model` reconstructs `n` test images: pixel mean squared error and feature distances, beside those of unrelated images."
     if n < 2: raise GenbookError(f"reconstructions need at least 2 test images, got {n}")
@@ -58,7 +60,7 @@ def reconstruction_error(
     x = data.test[idx]
     y = None if data.test_labels is None else data.test_labels[idx]
     t0 = time.perf_counter()
-    r = reconstruct(model, spec, x, y, **({} if spec.kind == 'vae' else dict(seed=seed)))
+    r = reconstruct(model, spec, x, y, **({} if spec.kind == 'vae' else dict(seed=seed, phase='inverting the generator' if show else None)))
     secs = time.perf_counter() - t0
     other = torch.roll(torch.arange(len(x)), 1)   # each image against its neighbour in the draw: unrelated pairs
     feats = {}
@@ -92,7 +94,7 @@ def evaluate_run(
     run_dir,               # a run folder with `config.json` and a checkpoint
     features=None,         # feature spaces, from `FEATURES` (default: `mnist` for MNIST runs, `inception` for anime)
     n:int=10000,           # samples to draw (and real training images for the floors)
-    iwae_k:int=5000,       # VAE: importance samples per image for the IWAE bound (0 skips it)
+    iwae_k:int=None,       # VAE: importance samples per image for the IWAE bound (default: 5,000 on a GPU, 500 on a CPU; 0 skips it)
     iwae_n:int=1000,       # VAE: test images scored by the IWAE bound
     gaps_n:int=0,          # VAE: test images for the amortisation and approximation gaps (0 skips them)
     recon_n:int=100,       # test images reconstructed (by the encoder, or by inverting a GAN; 0 skips them)
@@ -101,6 +103,7 @@ def evaluate_run(
     data=None,             # an `ImageData`, or where to read the run's data set (default: where the run read it, else the usual search)
     seed:int=0,            # seed of the samples, the floor's real subset and KID's subsets
     bs:int=500,            # images per batch
+    show:bool=True,        # a progress bar for each long phase, and the cost of the bound before it starts (on stderr from the command line)
 )->dict:
     "Score the latest checkpoint of `run_dir` (distances with floors, diagnostics, model-specific numbers) and write `eval.json`."
     run, t0 = Run(run_dir), time.perf_counter()
@@ -119,14 +122,18 @@ def evaluate_run(
     out = dict(run=str(run_dir), model=cfg.get('model'), dataset=data.name, steps=run.steps(), n=n, seed=seed, device=str(dev), distances={})
     for name in features:
         ext = feature_extractor(name, dev)
-        out['distances'][name] = distances_with_floor(fake, data, ext, seed, bs)
+        out['distances'][name] = distances_with_floor(fake, data, ext, seed, bs, show)
         if isinstance(ext, ClassifierFeatures) and 'classifier' not in out:
             clf = ext.clf
             out['classifier'] = dict(test_accuracy=clf.info.get('test_accuracy'), features_id=ext.key, samples=classifier_diagnostics(fake, clf, bs),
                                      real=classifier_diagnostics(real_subset(data, n, seed), clf, bs))
     out['latent'] = {name: path_lengths(model, spec, feature_extractor(name, dev), seed=seed, bs=bs) for name in features}
-    if recon_n: out['reconstruction'] = reconstruction_error(model, spec, data, {name: feature_extractor(name, dev) for name in features}, recon_n, seed, bs)
-    out.update(spec.evaluate(model, fake, data, bs, iwae_k=iwae_k, iwae_n=iwae_n, gaps_n=gaps_n))
+    if recon_n: out['reconstruction'] = reconstruction_error(model, spec, data, {name: feature_extractor(name, dev) for name in features}, recon_n, seed, bs, show)
+    if iwae_k is None: iwae_k = 5000 if dev.type == 'cuda' else 500
+    if show and spec.kind == 'vae' and iwae_k and cfg.get('likelihood') != 'bce':
+        print(f"the IWAE bound: {iwae_k:,} importance samples on each of {min(iwae_n, len(data.test)):,} test images"
+              + (" (5,000, the full protocol, is --iwae-k 5000: ten times the work)" if iwae_k < 5000 else ''), file=sys.stderr)
+    out.update(spec.evaluate(model, fake, data, bs, iwae_k=iwae_k, iwae_n=iwae_n, gaps_n=gaps_n, show=show))
     out['seconds'] = round(time.perf_counter() - t0, 1)
     if update and (run/'eval.json').exists():
         old = run.evaluation()

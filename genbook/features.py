@@ -28,7 +28,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from .core import ASSETS, GenbookError, atomic_path, cache_dir, get_device, model_device, set_seed, write_json
+from .core import ASSETS, GenbookError, atomic_path, cache_dir, get_device, model_device, progress, set_seed, write_json
 from .data import ImageData, load_mnist
 from .loaders import image_dls
 
@@ -254,18 +254,20 @@ def extract_features(
     x:torch.Tensor,      # uint8 images `(N, C, H, W)`
     ext:nn.Module,       # a feature network from `feature_extractor`
     bs:int=500,          # images per batch
+    phase:str=None,      # names a progress bar over the batches (`None`: none)
 )->torch.Tensor:
     "Features `(N, d)` of `x`, computed in batches on the extractor's device, returned on the CPU."
     check_images(x)
     if isinstance(ext, ClassifierFeatures) and tuple(x.shape[1:]) != (1, 28, 28):
         raise GenbookError(f"mnist features are for 28x28 grey digits, got images of shape {tuple(x.shape[1:])}: use inception")
     dev = model_device(ext)
-    return torch.cat([ext(x[i:i+bs].to(dev)).float().cpu() for i in range(0, len(x), bs)])
+    return torch.cat([ext(x[i:i+bs].to(dev)).float().cpu() for i in progress(range(0, len(x), bs), phase)])
 
 def cached_features(
     x:torch.Tensor,      # uint8 images `(N, C, H, W)` (real ones: they recur)
     ext:nn.Module,       # a feature network from `feature_extractor`
     bs:int=500,          # images per batch
+    phase:str=None,      # names a progress bar over the batches, when they are computed (`None`: none)
 )->torch.Tensor:
     "`extract_features`, read from or written to the `features` cache folder, keyed by pixels and extractor."
     check_images(x)
@@ -275,6 +277,6 @@ def cached_features(
     if fn.exists():
         try: return load_file(str(fn))['features']
         except (SafetensorError, KeyError, OSError): fn.unlink()
-    f = extract_features(x, ext, bs)
+    f = extract_features(x, ext, bs, phase)
     with atomic_path(fn) as tmp: save_file({'features': f.contiguous()}, str(tmp))
     return f

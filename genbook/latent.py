@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from scipy.stats import norm
 
-from .core import GenbookError, atomic_path, eval_mode, model_device, save_grid, show_grid, to_uint8
+from .core import GenbookError, atomic_path, eval_mode, model_device, progress, save_grid, show_grid, to_uint8
 from .loaders import scale_batch
 from .models import load_run
 from .run import Run
@@ -207,6 +207,7 @@ def invert_gan(
     lr:float=0.05,               # Adam's learning rate
     seed:int=0,                  # seed of the starting codes
     bs:int=100,                  # images inverted together (each has its own code and loss)
+    phase:str=None,              # names a progress bar over each batch's steps (`None`: none)
 )->torch.Tensor:
     "The generator's images nearest `x`: codes found by Adam on the pixels' mean squared error, the generator fixed; uint8 `(n, C, H, W)`."
     dev, z0 = model_device(model), torch.randn(len(x), model.nz, generator=torch.Generator().manual_seed(seed))
@@ -220,7 +221,7 @@ def invert_gan(
                 y = () if labels is None else (torch.as_tensor(labels[i:i+bs]).long().to(dev),)
                 z = z0[i:i+bs].to(dev).requires_grad_()
                 opt = torch.optim.Adam([z], lr=lr)
-                for _ in range(steps):
+                for _ in progress(range(steps), phase and f'{phase} ({i // bs + 1} of {-(-len(x) // bs)})'):
                     loss = (model.G(z, *y) - xb).pow(2).flatten(1).mean(1).sum()   # a sum: each code gets its own image's gradient
                     opt.zero_grad(); loss.backward(); opt.step()
                 with torch.no_grad(): out.append(to_uint8(model.G(z, *y)).cpu())

@@ -122,13 +122,16 @@ def distances_with_floor(
     ext:nn.Module,         # a feature network from `feature_extractor`
     seed:int=0,            # seed of the floor's real subset and of KID's subsets
     bs:int=500,            # images per batch
+    show:bool=False,       # a progress bar for each set of features computed
 )->dict:
     "FID, KID, precision, recall, density and coverage of `fake` against `data.test`, each beside its floor (`n` real training images against the same reference)."
     check_images(fake, 'generated images')
     if list(fake.shape[1:]) != data.shape:
         raise GenbookError(f"generated images have shape {list(fake.shape[1:])} but {data.name} images have {data.shape}: wrong data set?")
-    ref, real = cached_features(data.test, ext, bs), cached_features(real_subset(data, len(fake), seed), ext, bs)
-    feats = extract_features(fake, ext, bs)
+    ph = (lambda what: f"{ext.key.split('-')[0]} features of {what}") if show else (lambda what: None)
+    ref = cached_features(data.test, ext, bs, ph(f'{len(data.test):,} held-out images'))
+    real = cached_features(real_subset(data, len(fake), seed), ext, bs, ph(f'{len(fake):,} training images (the floor)'))
+    feats = extract_features(fake, ext, bs, ph(f'{len(fake):,} samples'))
     floor, out = fid_kid(ref, real, seed), fid_kid(ref, feats, seed)
     if min(len(ref), len(fake)) > 5:  # fidelity and diversity: precision, recall, density, coverage (and the values of real images)
         floor.update({k: v for k, v in prdc(ref, real).items() if not k.startswith('k_')})

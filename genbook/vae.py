@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .core import GenbookError, eval_mode, model_device
+from .core import GenbookError, eval_mode, model_device, progress
 from .loaders import scale_batch
 
 # %% ../nbs/03_vae.ipynb #232cbbbc
@@ -294,13 +294,15 @@ def iwae_nll(
     bs:int=None,        # images per batch (default: enough for about 40,000 codes a batch)
     seed:int=None,      # seed of the binarisation and of the draws (default: `cfg.test_seed`)
     labels:torch.Tensor=None,  # a conditional model's labels of `x` `(N,)`
+    phase:str=None,     # names a progress bar over the batches (`None`: none)
 )->dict:
     "The IWAE estimate of the negative log-likelihood in nats per image over (the first `n` of) `x`, with its standard error, and the ELBO from the same draws."
     _check_k(k)
     cfg, x, lk, elbo = model.cfg, x[:n] if n else x, [], []
     labels = None if labels is None else labels[:len(x)]
     with eval_mode(model):
-        for xb, y in _fixed_batches(model, x, bs or max(1, min(len(x), 40_000 // k)), seed, labels):
+        bs = bs or max(1, min(len(x), 40_000 // k))
+        for xb, y in progress(_fixed_batches(model, x, bs, seed, labels), phase, total=-(-len(x) // bs)):
             lw = log_weights(model, xb, k, labels=y[0] if y else None).double().cpu()
             lk.append(_bound(lw)); elbo.append(lw.mean(1))
     lk, elbo = torch.cat(lk), torch.cat(elbo)
@@ -368,12 +370,13 @@ def inference_gaps(
     bs:int=100,         # images fitted and scored together
     seed:int=None,      # seed of the binarisation and of the draws (default: `cfg.test_seed`)
     labels:torch.Tensor=None,  # a conditional model's labels of `x` `(N,)`
+    phase:str=None,     # names a progress bar over the batches (`None`: none)
 )->dict:
     "The ELBO with the encoder's Gaussians and with fitted ones, and $\\log p(x)$, in nats per image: the amortisation and approximation gaps."
     _check_k(k)
     x, enc, fit = x[:n] if n else x, [], []
     labels = None if labels is None else labels[:len(x)]
-    for xb, y in _fixed_batches(model, x, bs, seed, labels):
+    for xb, y in progress(_fixed_batches(model, x, bs, seed, labels), phase, total=-(-len(x) // bs)):
         yl = y[0] if y else None
         q = fit_posterior(model, xb, steps, lr, labels=yl)
         enc.append(log_weights(model, xb, k, labels=yl).double().cpu()); fit.append(log_weights(model, xb, k, q=q, labels=yl).double().cpu())

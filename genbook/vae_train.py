@@ -103,6 +103,7 @@ def vae_evaluate(
     iwae_k:int=5000,      # importance samples per image for the IWAE bound (0 skips it)
     iwae_n:int=1000,      # held-out images scored by the IWAE bound
     gaps_n:int=0,         # held-out images for the amortisation and approximation gaps (0 skips them)
+    show:bool=False,      # a progress bar for the bound and for the gaps
     **kw,                 # options of other models' evaluations (ignored)
 )->dict:
     "The VAE's numbers for `eval.json`: the held-out loss and its terms, the IWAE bound and (optionally) the inference gaps."
@@ -111,9 +112,9 @@ def vae_evaluate(
     out = {'test_recon': ev['recon'], 'test_kl': ev['kl'], ('test_loss' if bce else 'test_neg_elbo'): ev['loss'], **({'test_bpd': ev['bpd']} if 'bpd' in ev else {})}
     if bce: out['note'] = 'BCE + KL loss on [0, 1] pixels: not an ELBO, so no IWAE bound'
     elif iwae_k > 0:
-        iw = iwae_nll(model, data.test, k=iwae_k, n=iwae_n, labels=labels)
+        iw = iwae_nll(model, data.test, k=iwae_k, n=iwae_n, labels=labels, phase=f'IWAE bound, k={iwae_k:,}' if show else None)
         out.update(iwae_nll=iw['nll'], iwae_se=iw['se'], iwae_elbo=iw['elbo'], iwae_k=iw['k'], iwae_n=iw['n'], **({'iwae_bpd': iw['bpd']} if 'bpd' in iw else {}))
-    if gaps_n > 0: out['gaps'] = inference_gaps(model, data.test, n=gaps_n, labels=labels)
+    if gaps_n > 0: out['gaps'] = inference_gaps(model, data.test, n=gaps_n, labels=labels, phase='inference gaps' if show else None)
     return dict(vae=out)
 
 class VAEModel(GenModel):

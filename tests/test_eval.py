@@ -43,6 +43,8 @@ def test_eval_finds_the_folder_the_run_was_trained_on(run):
     r = evaluate(run_dir, cache=d/'cache')
     ev = ok_json(r)
     assert 'embedded' not in r.stderr and 'warning' not in r.stderr, r.stderr
+    phases = [l for l in r.stderr.splitlines() if '100.00%' in l]   # each long phase leaves its finished bar: what it did, in how long
+    assert any('features of 64 samples' in l for l in phases) and any('inverting the generator' in l for l in phases), r.stderr
     dist = ev['distances']['mnist']
     assert (dist['n_ref'], dist['n'], dist['features_id']) == (N_TEST, 64, features_id(MNIST_CLASSIFIER_SHA256))
     assert ev['classifier']['features_id'] == dist['features_id']
