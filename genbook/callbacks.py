@@ -107,14 +107,41 @@ class History(StatefulCallback):
 
 # %% ../nbs/01e_callbacks.ipynb #3004a4c4
 class NaNGuard(Callback):
-    "Stop training at the first non-finite value in `learn.stats`, before anything is saved."
+    "Stop training once a value in `learn.stats` is not finite, before anything is saved; the device is read every `every` steps and at the end of each pass."
     order = Recorder.order - 10
+    def __init__(self, every:int=200): self.every = every   # training steps between two reads
+    def before_fit(self): self.first, self.step = {}, None
+
     def after_batch(self):
-        for k,v in self.learn.stats.items():
-            if not torch.isfinite(v).all():
-                ph = 'training' if self.training else 'validation'
-                self.learn.diverged = f"{k} became {float(v.float().mean())} in {ph} in epoch {self.epoch + 1}, after {self.learn.train_iter} steps"
-                raise CancelFitException
+        stats = self.learn.stats
+        if not stats: return
+        if self.step is None: self.step = torch.tensor(self.learn.train_iter, device=next(iter(stats.values())).device)   # steps done, counted on the device
+        elif self.training: self.step += 1
+        pre = '' if self.training else 'valid_'
+        for k, v in stats.items():
+            s, val = self.first.get(pre + k) or (torch.full_like(self.step, -1), torch.zeros((), device=v.device))
+            new = ~torch.isfinite(v).all() & (s < 0)
+            self.first[pre + k] = (torch.where(new, self.step, s), torch.where(new, v.detach().float().mean(), val))
+        if self.training and self.learn.train_iter % self.every == 0: self._read()
+
+    def _read(self):
+        "Read the device: name the first statistic that was not finite (if any), and cancel the fit."
+        if not self.first: return
+        steps = torch.stack([s for s, _ in self.first.values()]).tolist()
+        hit = [(s, k) for s, k in zip(steps, self.first) if s >= 0]
+        if not hit: return
+        s, k = min(hit)
+        ph, name = ('validation', k.removeprefix('valid_')) if k.startswith('valid_') else ('training', k)
+        epoch = (s - 1) // len(self.dls.train) + 1 if ph == 'training' else self.epoch + 1
+        self.learn.diverged = f"{name} became {float(self.first[k][1])} in {ph} in epoch {epoch}, after {s} steps"
+        raise CancelFitException
+
+    def after_train(self): self._read()
+    def after_validate(self): self._read()
+    def after_cancel_fit(self):
+        if self.learn.diverged is None:
+            try: self._read()
+            except CancelFitException: pass   # already stopping: only `learn.diverged` matters now
 
 # %% ../nbs/01e_callbacks.ipynb #3ccf8c3c
 class StopAt(Callback):

@@ -8,6 +8,8 @@ Docs: https://genbook.github.io/genbook/learner.html.md"""
 __all__ = ['Optimizers', 'EpochRecorder', 'EpochProgress', 'GenLearner']
 
 # %% ../nbs/01d_learner.ipynb #77d28039
+import time
+
 from fastai.callback.progress import ProgressCallback
 from fastai.learner import Learner, Recorder
 from fastcore.basics import noop
@@ -74,6 +76,14 @@ class EpochProgress(ProgressCallback):
         if self.epoch < self.learn.first_epoch or not getattr(self, 'mbar', False): return
         self.mbar.update(self.epoch - self.learn.first_epoch)
         self.mbar.main_bar.comment = f'epoch {self.epoch + 1} of {self.n_epoch}'
+    def before_train(self):
+        super().before_train()
+        self.shown, self.shown_at = -50, time.monotonic()
+    def after_batch(self):   # fastai's reads the smoothed loss for the bar after every batch, which stops a GPU: here every 50 batches, or every 10 a second apart
+        self.pbar.update(self.iter + 1)
+        n, now = self.iter - self.shown, time.monotonic()
+        if hasattr(self, 'smooth_loss') and (n >= 50 or (n >= 10 and now - self.shown_at >= 1)):
+            self.pbar.comment, self.shown, self.shown_at = f'{self.smooth_loss.item():.4f}', self.iter, now
 
 class GenLearner(Learner):
     "A fastai `Learner` with named optimizers, per-batch `stats`, and the epoch a resumed fit starts at."
