@@ -130,7 +130,8 @@ class NaNGuard(Callback):
         steps = torch.stack([s for s, _ in self.first.values()]).tolist()
         hit = [(s, k) for s, k in zip(steps, self.first) if s >= 0]
         if not hit: return
-        s, k = min(hit)
+        s = min(s for s, _ in hit)
+        k = next(k for t, k in hit if t == s)   # of those at the first step, the first in `learn.stats`' order
         ph, name = ('validation', k.removeprefix('valid_')) if k.startswith('valid_') else ('training', k)
         epoch = (s - 1) // len(self.dls.train) + 1 if ph == 'training' else self.epoch + 1
         self.learn.diverged = f"{name} became {float(self.first[k][1])} in {ph} in epoch {epoch}, after {s} steps"

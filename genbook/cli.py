@@ -130,6 +130,15 @@ def _cmd_export(a):
     d = export_run(a.run, a.dest, data=a.data, weights=not a.records_only)
     return dict(out=str(d), files=sorted(p.name for p in d.iterdir()), export=Run(d).config['export'])
 
+def _cmd_pretrained(a):
+    from genbook.core import GenbookError
+    from genbook.pretrained import fetch_pretrained, pretrained_runs
+    from genbook.run import Run
+    if a.name is None: return dict(runs=pretrained_runs())
+    if a.out is None: raise GenbookError(f"genbook pretrained {a.name}: say where to put it with --out DIR")
+    out = fetch_pretrained(a.name, a.out, file=a.file)
+    return dict(name=a.name, out=str(out), model=Run(out).config.get('model'), steps=Run(out).steps())
+
 def _cmd_compare(a):
     from genbook.compare import compare_runs
     md = compare_runs(a.runs, a.out)
@@ -269,6 +278,13 @@ def build_parser()->argparse.ArgumentParser:
     x.add_argument('--data', metavar='PATH', help="the run's data set, whose identity (counts and checksum) the export records (default: found as usual)")
     x.add_argument('--records-only', action='store_true', help="the records without the weights: for a run compared in reports but not shared")
     x.set_defaults(func=_cmd_export)
+
+    r = sub.add_parser('pretrained', help="list genbook's pretrained runs, or fetch one as a run folder",
+                       description="Without NAME, list the pretrained runs (the repository's pretrained/ folder, published as release files). With NAME, download its file, check it against the SHA-256 genbook ships, and unpack it into --out: a run folder every command reads.")
+    r.add_argument('name', nargs='?', metavar='NAME', help='the run to fetch (default: list them)')
+    r.add_argument('--out', metavar='DIR', help='the run folder to make (must not exist)')
+    r.add_argument('--file', metavar='ZIP', help='the release file, already downloaded (default: download it; $GENBOOK_PRETRAINED_URL overrides where from)')
+    r.set_defaults(func=_cmd_pretrained)
 
     c = sub.add_parser('compare', help='the comparison report of several runs', description="Write the report's comparison tables (MNIST and anime, GAN and VAE) with sample grids and curves, as Markdown and HTML.")
     c.add_argument('runs', nargs='+', metavar='DIR', help='run folders written by genbook train (and genbook eval)')

@@ -88,9 +88,9 @@ def ok_json(r) -> dict:
 
 
 def one_line_error(r, *contains):
-    "Assert `r` failed with exit code 2 and exactly one line on stderr containing each of `contains`."
+    "Assert `r` failed with exit code 2 and exactly one line on stderr containing each of `contains` (beside the finished progress bars of the phases it went through)."
     assert r.returncode == 2, (r.returncode, r.stderr[-3000:])
-    lines = r.stderr.strip().splitlines()
+    lines = [l for l in r.stderr.strip().splitlines() if '| 100.00% [' not in l]
     assert len(lines) == 1, r.stderr
     assert 'Traceback' not in r.stderr
     for c in contains: assert c in lines[0], (c, lines[0])
