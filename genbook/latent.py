@@ -7,7 +7,7 @@ Docs: https://genbook.github.io/genbook/latent.html.md"""
 # %% auto #0
 __all__ = ['PLOTS', 'decode_means', 'latent_means', 'quantile_grid', 'manifold', 'plot_scatter', 'reconstructions',
            'prior_samples', 'lerp', 'slerp', 'interpolate_vae', 'latent_sweep', 'latent_explorer', 'interpolate_gan',
-           'invert_gan', 'reconstruct', 'latent_figure']
+           'invert_gan', 'reconstruct', 'labelled_grid', 'latent_figure']
 
 # %% ../nbs/04_latent.ipynb #5b236802
 from pathlib import Path
@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from scipy.stats import norm
 
-from .core import GenbookError, atomic_path, eval_mode, model_device, progress, save_grid, show_grid, to_uint8
+from .core import GenbookError, atomic_path, eval_mode, image_grid, model_device, progress, save_grid, show_grid, to_uint8
 from .loaders import scale_batch
 from .models import load_run
 from .run import Run
@@ -249,6 +249,29 @@ def _save_figure(fig, out:Path)->Path:
     with atomic_path(out) as tmp: fig.savefig(tmp, format='png', dpi=100, bbox_inches='tight')
     return out
 
+def labelled_grid(
+    x:torch.Tensor,       # images `(B, C, H, W)`, uint8 or floats in [`lo`, `hi`]
+    out,                  # the `.png` to write
+    nrow:int,             # images per row
+    rows:list=None,       # a name for each row (repeated when there are fewer names than rows)
+    ends:tuple=None,      # names of the first and the last column
+    lo:float=-1.,         # value shown as black
+    hi:float=1.,          # value shown as white
+)->Path:
+    "Save the grid of `x` as a figure whose rows and ends say what they show."
+    from matplotlib.figure import Figure   # not pyplot: a notebook's backend and open figures stay as they are
+    g = image_grid(x, nrow, lo, hi)
+    n, (h, w) = -(-len(x) // nrow), g.shape[:2]
+    fig = Figure(figsize=(w / 45 + 1.5, h / 45 + 0.5))
+    ax = fig.subplots()
+    ax.imshow(g[..., 0] if g.shape[-1] == 1 else g, cmap='gray', vmin=0, vmax=255)
+    ch, cw = (h - 2) / n, (w - 2) / nrow
+    ax.set_yticks([2 + ch * (i + .5) for i in range(n)] if rows else [], [rows[i % len(rows)] for i in range(n)] if rows else [])
+    ax.set_xticks([2 + cw * .5, 2 + cw * (nrow - .5)] if ends else [], list(ends) if ends else [])
+    ax.tick_params(length=0)
+    for s in ax.spines.values(): s.set_visible(False)
+    return _save_figure(fig, Path(out))
+
 def latent_figure(
     run_dir,          # a run folder written by `train_vae` or `train_dcgan`
     plot:str,         # one of `PLOTS`
@@ -266,7 +289,7 @@ def latent_figure(
     if plot not in spec.plots:
         raise GenbookError(f"the {plot} plot needs an encoder, and {run_dir} is a {spec.title} run: use --plot {' or '.join(spec.plots)}")
     if spec.kind == 'gan' and plot != 'recon':
-        if plot == 'interp': return save_grid(interpolate_gan(model, seed=seed), out, nrow=10)
+        if plot == 'interp': return labelled_grid(interpolate_gan(model, seed=seed), out, nrow=10, ends=('noise a', 'noise b'))
         return save_grid(spec.sample(model, 64, seed), out)
     if plot == 'manifold': return save_grid(manifold(model), out, nrow=20, lo=0, hi=1)
     if plot == 'samples': return save_grid(spec.sample(model, spec.grid, seed), out) if spec.classes else save_grid(prior_samples(model, 64, seed), out, lo=0, hi=1)
@@ -274,11 +297,12 @@ def latent_figure(
     x, y = ds.test, ds.test_labels
     idx = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed))
     if plot == 'recon' and spec.kind == 'gan':  # inputs above, the generator's nearest images below
-        return save_grid(torch.cat([x[idx[:16]], reconstruct(model, spec, x[idx[:16]], None if y is None else y[idx[:16]], seed=seed)]), out, nrow=16)
-    if plot == 'recon': return save_grid(reconstructions(model, x[idx[:16]], y[idx[:16]] if spec.classes else None), out, nrow=16, lo=0, hi=1)
+        return labelled_grid(torch.cat([x[idx[:16]], reconstruct(model, spec, x[idx[:16]], None if y is None else y[idx[:16]], seed=seed)]), out, nrow=16,
+                             rows=['test image', "generator's nearest"])
+    if plot == 'recon': return labelled_grid(reconstructions(model, x[idx[:16]], y[idx[:16]] if spec.classes else None), out, nrow=16, rows=['test image', 'reconstruction'], lo=0, hi=1)
     if plot == 'interp':
         strips = [interpolate_vae(model, x[idx[2*i]], x[idx[2*i+1]], steps=10) for i in range(4)]
-        return save_grid(torch.cat(strips), out, nrow=10, lo=0, hi=1)
+        return labelled_grid(torch.cat(strips), out, nrow=10, ends=('code of test image a', 'code of test image b'), lo=0, hi=1)
     if model.latent < 2: raise GenbookError(f"a scatter plot needs at least 2 latent dimensions, {run_dir} has {model.latent}")
     fig = Figure(figsize=(6, 5))
     plot_scatter(latent_means(model, x), y, ax=fig.subplots(), title=f"{len(x):,} test images: posterior means (latent {model.latent})")
