@@ -60,7 +60,7 @@ def _ctrl_c_flag(learn):
     finally: signal.signal(signal.SIGINT, prev)
 
 def _first_epoch(run:Run)->int:
-    "The epoch the latest checkpoint of `run` is in (0 when it cannot be read: `load_checkpoint` then says why)."
+    "The epoch the latest checkpoint of `run` is in (0 when it cannot be read: `Run.checkpoint` then says why)."
     try: return (run.latest() or {}).get('epoch', 0)
     except GenbookError: return 0
 
