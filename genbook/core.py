@@ -16,7 +16,8 @@ import math
 import os
 import random
 import tempfile
-from contextlib import contextmanager
+import sys
+from contextlib import contextmanager, redirect_stdout
 from pathlib import Path
 
 import numpy as np
@@ -292,7 +293,14 @@ def progress(
     return items if phase is None else _with_bar(items, phase, total)
 
 def _with_bar(items, phase, total):
-    bar = progress_bar(items, total=total)
+    out = sys.stderr if sys.stdout is sys.__stdout__ else sys.stdout   # a bar is no output: stderr (the command line has its own stdout, which sends finished lines there)
+    with redirect_stdout(out): bar, it = progress_bar(items, total=total), None
     bar.comment = phase
-    yield from bar
-    if isinstance(bar, ConsoleProgressBar): print(flush=True)   # the finished bar stays, a line of the log: the phase and its time
+    while True:
+        with redirect_stdout(out):   # only while the bar draws: the loop's own prints stay where they were
+            if it is None: it = iter(bar)
+            try: x = next(it)
+            except StopIteration:
+                if isinstance(bar, ConsoleProgressBar): print(flush=True)   # the finished bar stays, a line of the log: the phase and its time
+                return
+        yield x

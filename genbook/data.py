@@ -22,10 +22,9 @@ from pathlib import Path, PurePosixPath
 
 import numpy as np
 import torch
-from fastprogress.fastprogress import progress_bar
 from PIL import Image, UnidentifiedImageError
 
-from .core import ASSETS, GenbookError, atomic_path, cache_dir
+from .core import ASSETS, GenbookError, atomic_path, cache_dir, progress
 
 # %% ../nbs/01_data.ipynb #f449611c
 @dataclass
@@ -237,7 +236,7 @@ def decode_images(
     items = _image_sources(src)
     if not items: raise GenbookError(f"{src} holds no images ({', '.join(sorted(IMG_EXTS))}): is it the anime faces download ({ANIME_URL})?")
     out, bad = [], []
-    for name, read in progress_bar(items, leave=False) if show else items:
+    for name, read in progress(items, 'decoding images' if show else None, total=len(items)):
         try:
             with Image.open(io.BytesIO(read())) as img:
                 img.load()

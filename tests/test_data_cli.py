@@ -218,3 +218,18 @@ def test_a_failed_mnist_download_is_tried_once_and_leaves_no_empty_folder(tmp_pa
     (tmp_path/'mnist_download_failed.txt').unlink()
     genbook('data', 'mnist', cache=tmp_path, env=env)
     assert len(tries) == 2
+
+
+def test_reading_a_data_set_leaves_stdout_to_the_script(tmp_path):
+    "A script that loads the faces keeps its stdout: genbook's progress bar is drawn on stderr."
+    import subprocess, sys
+    from cli import process_env
+    faces = tmp_path/'faces.zip'
+    rng = np.random.default_rng(0)
+    with zipfile.ZipFile(faces, 'w') as z:
+        for i in range(40):
+            b = io.BytesIO(); Image.fromarray(rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)).save(b, 'JPEG'); z.writestr(f'{i}.jpg', b.getvalue())
+    code = f"from genbook.data import load_anime\nprint('faces', len(load_anime({str(faces)!r}).train) + len(load_anime({str(faces)!r}).test))"
+    r = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, env=process_env(tmp_path/'cache'))
+    assert r.returncode == 0 and r.stdout == 'faces 40\n', (r.stdout, r.stderr[-1000:])
+    assert 'decoding images' in r.stderr
