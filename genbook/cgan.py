@@ -31,6 +31,7 @@ class CGANConfig(DCGANConfig):
     disc:str='projection'  # how the discriminator reads the label: `input` (one-hot maps beside the image; the preset's) or `projection` (onto its features; what a `config.json` without this setting had)
 
     def __post_init__(self):
+        super().__post_init__()
         if self.arch != 'tf28': raise GenbookError(f"the cGAN has the 28x28 networks only (arch tf28), not {self.arch!r}")
         if self.classes < 2: raise GenbookError(f"a conditional model needs at least 2 labels, got classes={self.classes}")
         if self.disc not in DISCS: raise GenbookError(f"unknown cGAN discriminator {self.disc!r}: use {' or '.join(DISCS)}")

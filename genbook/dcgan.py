@@ -19,6 +19,7 @@ import torch.nn.functional as F
 from fastai.callback.core import Callback, CancelValidException
 from fastai.callback.core import TrainEvalCallback
 
+from .augment import check_policy, diff_augment
 from .callbacks import Autocast
 from .core import GenbookError, bf16_autocast, eval_mode, model_device, to_uint8
 from .loaders import image_dls
@@ -64,6 +65,9 @@ class DCGANConfig:
     sched:str='constant'      # learning-rate schedule of both networks: `constant` or `flat_cos`
     precision:str='fp32'      # `fp32` or `bf16` (autocast: weights, optimiser state and losses stay fp32)
     channels_last:bool=False  # channels-last memory format
+    diffaugment:str=''        # DiffAugment policy of the discriminator's inputs, real and generated: `color`, `translation`, `cutout`, joined by commas ('': none)
+
+    def __post_init__(self): check_policy(self.diffaugment)
 
 MNIST = DCGANConfig()
 ANIME = DCGANConfig(arch='dcgan64', nz=128, nc=3, slope=0.2, dropout=0., bn_eps=1e-5, bn_momentum=0.1, init='dcgan',
@@ -188,11 +192,12 @@ def d_step(
     fake:torch.Tensor,             # a generated batch `(B, C, H, W)` (detached here: no gradient reaches `G`)
     bf16:bool=False,               # bf16 autocast
     y:torch.Tensor=None,           # a conditional model's labels `(B,)` of both batches (`None` for a DCGAN)
+    augment:str='',                # DiffAugment policy of both batches (`genbook.augment`)
 )->dict:
     "One step of `D` on a real and a generated batch; returns the batch's statistics. `D`'s gradients are cleared after the step."
     y = () if y is None else (y,)
     with bf16_autocast(x, bf16):
-        real_logit, fake_logit = model.D(x, *y), model.D(fake.detach(), *y)   # (B,), (B,)
+        real_logit, fake_logit = model.D(diff_augment(x, augment), *y), model.D(diff_augment(fake.detach(), augment), *y)   # (B,), (B,)
         loss = d_loss(real_logit, fake_logit)
     opt.zero_grad(set_to_none=True)
     loss.backward()
@@ -207,9 +212,10 @@ def generator_loss(
     fake:torch.Tensor,             # a generated batch (with its graph)
     bf16:bool=False,               # bf16 autocast
     y:torch.Tensor=None,           # a conditional model's labels `(B,)` (`None` for a DCGAN)
+    augment:str='',                # DiffAugment policy (the generator's gradient goes through it)
 )->torch.Tensor:
     "`g_loss` of the current `D` on `fake`."
-    with bf16_autocast(fake, bf16): return g_loss(model.D(fake, *(() if y is None else (y,))))
+    with bf16_autocast(fake, bf16): return g_loss(model.D(diff_augment(fake, augment), *(() if y is None else (y,))))
 
 def g_step(
     model:DCGAN,                   # the two networks
@@ -242,22 +248,23 @@ class DCGANTrainer(Callback):
     order = TrainEvalCallback.order + 1  # before `Autocast`: its region is still open in `after_pred`
     def __init__(self,
         bf16:bool=False,   # bf16 autocast
-    ): self.bf16 = bf16
+        augment:str='',    # DiffAugment policy of what `D` sees
+    ): self.bf16, self.augment = bf16, augment
 
     def before_validate(self): raise CancelValidException
     def before_batch(self):
         x, y = self.xb[0], self.yb   # a conditional model's loader gives labels as targets
         self.learn.xb, self.learn.yb = (torch.randn(x.shape[0], self.model.nz, device=x.device), *y), (x, *y)   # (B, nz), real (B, C, H, W)
     def after_pred(self):
-        self.learn.stats = d_step(self.model, self.opt['D'], self.yb[0], self.pred, self.bf16, y=self.yb[1] if len(self.yb) > 1 else None)
+        self.learn.stats = d_step(self.model, self.opt['D'], self.yb[0], self.pred, self.bf16, y=self.yb[1] if len(self.yb) > 1 else None, augment=self.augment)
         self.model.D.requires_grad_(False)
     def after_loss(self): self.learn.stats['loss_G'] = self.learn.loss.detach()
     def after_batch(self): self.model.D.requires_grad_(True)
 
 class GeneratorLoss:
     "fastai's loss function for `DCGANTrainer`: `generator_loss` of the model's `D` on the generated batch (the real one is not used)."
-    def __init__(self, model:DCGAN, bf16:bool=False): self.model, self.bf16 = model, bf16
-    def __call__(self, fake, real, y=None): return generator_loss(self.model, fake, self.bf16, y=y)
+    def __init__(self, model:DCGAN, bf16:bool=False, augment:str=''): self.model, self.bf16, self.augment = model, bf16, augment
+    def __call__(self, fake, real, y=None): return generator_loss(self.model, fake, self.bf16, y=y, augment=self.augment)
 
 # %% ../nbs/02_dcgan.ipynb #b0179200
 STATS = ['loss_D', 'loss_G', 'D_x', 'D_G_z']
@@ -270,8 +277,8 @@ def dcgan_learner(
 )->GenLearner:
     "The learner `train_dcgan` trains: `DCGANTrainer`, `GeneratorLoss`, an Adam for each network, and `Autocast` in bf16."
     bf16 = cfg.precision == 'bf16'
-    cbs = [DCGANTrainer(bf16)] + ([Autocast(channels_last=cfg.channels_last, bf16=bf16)] if bf16 or cfg.channels_last else [])
-    return GenLearner(dls, model, make_optimizers(model, cfg), loss_func=GeneratorLoss(model, bf16), cbs=cbs)
+    cbs = [DCGANTrainer(bf16, cfg.diffaugment)] + ([Autocast(channels_last=cfg.channels_last, bf16=bf16)] if bf16 or cfg.channels_last else [])
+    return GenLearner(dls, model, make_optimizers(model, cfg), loss_func=GeneratorLoss(model, bf16, cfg.diffaugment), cbs=cbs)
 
 def dcgan_evaluate(
     model:DCGAN,         # the trained networks

@@ -16,6 +16,7 @@ import torch
 import torch.nn as nn
 from fastai.callback.core import Callback, CancelValidException, TrainEvalCallback
 
+from .augment import diff_augment
 from .callbacks import Autocast
 from .core import GenbookError, bf16_autocast
 from .dcgan import DCGANConfig, DCGANModel, init_weights, make_optimizers
@@ -45,6 +46,7 @@ class WGANConfig(DCGANConfig):
     critic_norm:str='none'   # the 64x64 critic's normalisation where the DCGAN has BatchNorm: `layer` or `none` (`batch` is refused)
 
     def __post_init__(self):
+        super().__post_init__()
         if self.critic_norm == 'batch' or self.bn_first:
             raise GenbookError("a WGAN-GP critic cannot have BatchNorm: the gradient penalty is taken per image, and BatchNorm ties each image's score to its batch; use critic_norm='layer' or 'none'")
         if self.critic_norm not in NORMS: raise GenbookError(f"unknown critic_norm {self.critic_norm!r}: use {' or '.join(NORMS)}")
@@ -83,9 +85,10 @@ def critic_step(
     fake:torch.Tensor,             # a generated batch (detached here)
     gp:float=10.,                  # weight of the gradient penalty
     bf16:bool=False,               # bf16 autocast
+    augment:str='',                # DiffAugment policy of both batches (`genbook.augment`); the penalty is taken between the augmented ones
 )->dict:
     "One step of the critic; returns its loss, the Wasserstein estimate and the penalty. Its gradients are cleared after the step."
-    fake = fake.detach()
+    x, fake = diff_augment(x, augment), diff_augment(fake.detach(), augment)
     with bf16_autocast(x, bf16):
         real_s, fake_s = model.D(x).float(), model.D(fake).float()   # (B,), (B,)
         w = real_s.mean() - fake_s.mean()
@@ -104,14 +107,15 @@ class WGANTrainer(Callback):
         n_critic:int=5,   # critic steps per generator step
         gp:float=10.,     # weight of the gradient penalty
         bf16:bool=False,  # bf16 autocast
-    ): self.n_critic, self.gp, self.bf16 = n_critic, gp, bf16
+        augment:str='',   # DiffAugment policy of what the critic sees
+    ): self.n_critic, self.gp, self.bf16, self.augment = n_critic, gp, bf16, augment
 
     def before_validate(self): raise CancelValidException
     def before_batch(self):
         x = self.xb[0]
         self.learn.xb, self.learn.yb = (torch.randn(x.shape[0], self.model.nz, device=x.device),), (x,)   # (B, nz), real (B, C, H, W)
     def after_pred(self):
-        self.learn.stats = critic_step(self.model, self.opt['D'], self.yb[0], self.pred, self.gp, self.bf16)
+        self.learn.stats = critic_step(self.model, self.opt['D'], self.yb[0], self.pred, self.gp, self.bf16, self.augment)
         if (self.learn.train_iter + 1) % self.n_critic: self.learn.yb = ()   # the critic's batch alone: no loss, no step
         else: self.model.D.requires_grad_(False)
     def after_loss(self):
@@ -120,9 +124,9 @@ class WGANTrainer(Callback):
 
 class CriticLoss:
     "fastai's loss function for `WGANTrainer`: the generator's loss, minus the critic's mean score of the generated batch."
-    def __init__(self, model:WGAN, bf16:bool=False): self.model, self.bf16 = model, bf16
+    def __init__(self, model:WGAN, bf16:bool=False, augment:str=''): self.model, self.bf16, self.augment = model, bf16, augment
     def __call__(self, fake, real):
-        with bf16_autocast(fake, self.bf16): return -self.model.D(fake).float().mean()
+        with bf16_autocast(fake, self.bf16): return -self.model.D(diff_augment(fake, self.augment)).float().mean()
 
 # %% ../nbs/02b_wgan.ipynb #652a2319
 STATS = ['loss_C', 'loss_G', 'wdist', 'gp']
@@ -135,8 +139,8 @@ def wgan_learner(
 )->GenLearner:
     "The learner `train_wgan` trains: `WGANTrainer`, `CriticLoss`, an Adam for each network, and `Autocast` in bf16."
     bf16 = cfg.precision == 'bf16'
-    cbs = [WGANTrainer(cfg.n_critic, cfg.gp, bf16)] + ([Autocast(channels_last=cfg.channels_last, bf16=bf16)] if bf16 or cfg.channels_last else [])
-    return GenLearner(dls, model, make_optimizers(model, cfg), loss_func=CriticLoss(model, bf16), cbs=cbs)
+    cbs = [WGANTrainer(cfg.n_critic, cfg.gp, bf16, cfg.diffaugment)] + ([Autocast(channels_last=cfg.channels_last, bf16=bf16)] if bf16 or cfg.channels_last else [])
+    return GenLearner(dls, model, make_optimizers(model, cfg), loss_func=CriticLoss(model, bf16, cfg.diffaugment), cbs=cbs)
 
 # %% ../nbs/02b_wgan.ipynb #f0a5d41f
 @torch.no_grad()

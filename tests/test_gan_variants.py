@@ -82,3 +82,17 @@ def test_wgan_trains_and_records_the_wasserstein_estimate(tmp_path):
 def test_bad_settings(tmp_path, args, msg):
     one_line_error(genbook('train', *args, '--out', tmp_path/'r', '--max-steps', '1', cache=tmp_path/'cache', env=ENV), msg)
     assert not (tmp_path/'r').exists()
+
+
+@pytest.mark.parametrize('model', ['dcgan', 'cgan', 'wgan'])
+def test_diffaugment_is_recorded_and_kept_on_resume(model, tmp_path):
+    "`--diffaugment POLICY` trains every GAN, is recorded in config.json, stays on a resume that does not name it, and cannot be changed by one."
+    out, c = tmp_path/'run', dict(cache=tmp_path/'cache', env=ENV)
+    ok_json(genbook('train', model, 'mnist', '--out', out, '--max-steps', 2, '--bs', 16, '--device', 'cpu', '--diffaugment', 'color,translation,cutout', **c))
+    assert json.loads((out/'config.json').read_text())['diffaugment'] == 'color,translation,cutout'
+    m = ok_json(genbook('train', model, 'mnist', '--out', out, '--resume', '--max-steps', 4, '--device', 'cpu', **c))
+    assert m['steps'] == 4 and json.loads((out/'config.json').read_text())['diffaugment'] == 'color,translation,cutout'
+    one_line_error(genbook('train', model, 'mnist', '--out', out, '--resume', '--max-steps', 6, '--device', 'cpu', '--diffaugment', 'color', **c),
+                   "trained with diffaugment='color,translation,cutout', not 'color'")
+    one_line_error(genbook('train', model, 'mnist', '--out', tmp_path/'bad', '--diffaugment', 'color,flip', **c), "unknown DiffAugment policy 'flip'")
+    one_line_error(genbook('train', 'vae', 'mnist', '--out', tmp_path/'vae', '--diffaugment', 'color', **c), '--diffaugment: not an option of the VAE')
