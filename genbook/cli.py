@@ -53,11 +53,11 @@ def _cmd_data(a):
 
 def _cmd_train(a):
     from genbook.core import GenbookError
-    from genbook.models import MODELS, get_model
+    from genbook.models import get_model
     from genbook.fit import train_run
     spec = get_model(a.model)
     if a.processes is not None and a.processes > 1: return _launch(a)
-    table = model_options(MODELS)['options']
+    table = json.loads(TRAIN_OPTIONS.read_text())['options']   # the parser's own table
     opts = {k: getattr(a, k) for k in table if getattr(a, k) not in (None, False)}
     wrong = ['--' + k.replace('_', '-') for k in opts if k not in {f.name for f in fields(spec.Config)}]
     if wrong: raise GenbookError(f"{', '.join(wrong)}: not {'an option' if len(wrong) == 1 else 'options'} of the {spec.title}")

@@ -66,19 +66,20 @@ def start_processes(
     return state.device if device.type == 'cuda' else torch.device('cpu')
 
 def on_rank0(
-    fn,   # what only the first process does (writing the run's folder), returning what every process needs
+    fn,                # what only the first process does (writing the run's folder), returning what every process needs
+    share:bool=True,   # send its result to the other processes (`False`: they get `None`, and only its `GenbookError`)
 ):
     "`fn()` in the first process, its result (or its `GenbookError`) in every process."
     rank, n = world()
     if n == 1 or not dist.is_initialized(): return fn()
-    box = [None]
+    box, out = [None], None
     if rank == 0:
-        try: box[0] = ('ok', fn())
+        try: out = fn(); box[0] = ('ok', out if share else None)
         except GenbookError as e: box[0] = ('error', str(e))
     dist.broadcast_object_list(box, src=0)
     kind, value = box[0]
     if kind == 'error': raise GenbookError(value)
-    return value
+    return out if rank == 0 else value
 
 def rank0_first(
     fn,       # what every process does, the first one before the others (reading a data set it may cache)
@@ -86,15 +87,8 @@ def rank0_first(
     **kw,     # `fn`'s keyword arguments
 ):
     "`fn(*args, **kw)` in every process, the first one's done before the others start (its `GenbookError` in every process)."
-    rank, n = world()
-    if n == 1 or not dist.is_initialized(): return fn(*args, **kw)
-    box, out = [None], None
-    if rank == 0:
-        try: out = fn(*args, **kw)
-        except GenbookError as e: box[0] = str(e)
-    dist.broadcast_object_list(box, src=0)
-    if box[0] is not None: raise GenbookError(box[0])
-    return out if rank == 0 else fn(*args, **kw)
+    out = on_rank0(lambda: fn(*args, **kw), share=False)   # the others wait for it, and learn only whether it failed
+    return out if world()[0] == 0 else fn(*args, **kw)
 
 def barrier():
     "Wait until every process of a launch gets here (nothing in a plain run)."
