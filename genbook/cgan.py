@@ -18,7 +18,7 @@ import torch.nn.functional as F
 
 from .core import GenbookError, check_labels, eval_mode, grid_labels, model_device, to_uint8
 from .loaders import image_dls
-from .dcgan import DCGANConfig, DCGANModel, init_weights, tf28_discriminator, tf28_generator
+from .dcgan import DCGANConfig, DCGANModel, add_ema, generator, init_weights, tf28_discriminator, tf28_generator
 from .fit import train_run
 from .metrics import discriminator_prob, per_label_scores
 
@@ -80,6 +80,7 @@ class CGAN(nn.Module):
         for e in (m for m in (self.G, self.D) for m in m.modules() if isinstance(m, nn.Embedding)):
             if cfg.init == 'glorot': nn.init.xavier_uniform_(e.weight)
             else: nn.init.normal_(e.weight, 0., 0.02)
+        add_ema(self, cfg.ema)
     def forward(self, z, y): return self.G(z, y)   # (B, nz), (B,) -> (B, nc, H, W)
 
 # %% ../nbs/02a_cgan.ipynb #38c6c9c5
@@ -91,8 +92,8 @@ def decode_codes(
     chunk:int=500,    # images generated at once
 )->torch.Tensor:
     "The generator's images of `z` and `labels`, as uint8 `(n, C, H, W)` on the CPU."
-    y, dev = check_labels(labels, model.classes, len(z)), model_device(model)
-    with eval_mode(model.G): return torch.cat([to_uint8(model.G(zb.to(dev), yb.to(dev))) for zb, yb in zip(z.split(chunk), y.split(chunk))])
+    y, dev, G = check_labels(labels, model.classes, len(z)), model_device(model), generator(model)
+    with eval_mode(G): return torch.cat([to_uint8(G(zb.to(dev), yb.to(dev))) for zb, yb in zip(z.split(chunk), y.split(chunk))])
 
 @torch.no_grad()
 def sample_images(

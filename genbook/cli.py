@@ -106,17 +106,17 @@ def _cmd_sample(a):
     from genbook.core import GenbookError
     from genbook.models import sample_run
     if Path(a.out).suffix not in ('.png', '.npz'): raise GenbookError(f"cannot write samples to {Path(a.out).name}: use a .png (grid) or .npz (array) file name")
-    x = sample_run(a.run, n=a.n, seed=a.seed, device=a.device, label=a.label)
+    x = sample_run(a.run, n=a.n, seed=a.seed, device=a.device, label=a.label, weights=a.weights)
     return dict(out=str(save_samples(x, a.out)), n=len(x), shape=list(x.shape[1:]))
 
 def _cmd_latent(a):
     from genbook.latent import latent_figure
-    return dict(out=str(latent_figure(a.run, a.plot, a.out, seed=a.seed, device=a.device, data=a.data)))
+    return dict(out=str(latent_figure(a.run, a.plot, a.out, seed=a.seed, device=a.device, data=a.data, weights=a.weights)))
 
 def _cmd_eval(a):
     from genbook.evaluate import evaluate_run
     feats = None if a.features is None else tuple(f.strip() for f in a.features.split(',') if f.strip())
-    return evaluate_run(a.run, features=feats, n=a.n, iwae_k=a.iwae_k, iwae_n=a.iwae_n, gaps_n=a.gaps_n, recon_n=a.recon_n, update=a.update, device=a.device, data=a.data, seed=a.seed)
+    return evaluate_run(a.run, features=feats, n=a.n, iwae_k=a.iwae_k, iwae_n=a.iwae_n, gaps_n=a.gaps_n, recon_n=a.recon_n, update=a.update, device=a.device, data=a.data, seed=a.seed, weights=a.weights)
 
 def _cmd_classifier(a):
     from genbook.core import cache_dir
@@ -162,6 +162,10 @@ def _positive_float(v:str)->float:
     except ValueError: raise argparse.ArgumentTypeError(f"invalid float value: {v!r}")
     if not f > 0 or f != f or f == float('inf'): raise argparse.ArgumentTypeError(f"must be a positive number, got {v}")
     return f
+
+def _add_weights(p):
+    p.add_argument('--weights', choices=['auto', 'ema', 'raw'], default='auto',
+                   help="a GAN trained with --ema: its average generator (auto, the default, when it has one; ema) or the trained one (raw)")
 
 def _add_common(p, data=True, seed=0):
     if data: p.add_argument('--data', metavar='PATH', help='data folder or file (default: $GENBOOK_DATA, the cache, a download, or the embedded sample)')
@@ -243,6 +247,7 @@ def build_parser()->argparse.ArgumentParser:
     s.add_argument('--out', required=True, metavar='FILE', help='.png or .npz')
     s.add_argument('--n', type=_positive, default=64, help='number of samples (default: 64)')
     s.add_argument('--label', type=int, metavar='K', help='a conditional model (cgan): draw label K (a digit) for every image (default: a row of each label)')
+    _add_weights(s)
     _add_common(s, data=False)
     s.set_defaults(func=_cmd_sample)
 
@@ -250,6 +255,7 @@ def build_parser()->argparse.ArgumentParser:
     l.add_argument('run', metavar='DIR', help='run folder written by genbook train')
     l.add_argument('--plot', required=True, choices=['manifold', 'scatter', 'interp', 'recon', 'samples'])
     l.add_argument('--out', required=True, metavar='FILE.png')
+    _add_weights(l)
     _add_common(l)
     l.set_defaults(func=_cmd_latent)
 
@@ -262,6 +268,7 @@ def build_parser()->argparse.ArgumentParser:
     e.add_argument('--update', action='store_true', help="keep every number DIR/eval.json has and add only the missing ones (scores from an earlier genbook or another device stay)")
     e.add_argument('--recon-n', type=_non_negative, default=100, help='test images reconstructed, through the encoder or by inverting a GAN (default: 100; 0 skips them)')
     e.add_argument('--gaps-n', type=_non_negative, default=0, help="test images for the VAE's amortisation and approximation gaps (default: 0, skipped; about 3 s an image on a CPU)")
+    _add_weights(e)
     _add_common(e)
     e.set_defaults(func=_cmd_eval)
 

@@ -6,11 +6,12 @@ Docs: https://genbook.github.io/genbook/dcgan.html.md"""
 
 # %% auto #0
 __all__ = ['MNIST', 'ANIME', 'PRESETS', 'ARCHS', 'STATS', 'PANELS', 'MODEL', 'd_loss', 'g_loss', 'DCGANConfig', 'tf28_generator',
-           'tf28_discriminator', 'dcgan64_generator', 'dcgan64_discriminator', 'init_weights', 'DCGAN', 'decode_codes',
-           'sample_images', 'd_step', 'generator_loss', 'g_step', 'make_optimizers', 'DCGANTrainer', 'GeneratorLoss',
-           'dcgan_learner', 'dcgan_evaluate', 'DCGANModel', 'train_dcgan']
+           'tf28_discriminator', 'dcgan64_generator', 'dcgan64_discriminator', 'init_weights', 'add_ema', 'generator',
+           'DCGAN', 'decode_codes', 'sample_images', 'd_step', 'generator_loss', 'g_step', 'make_optimizers',
+           'DCGANTrainer', 'GeneratorLoss', 'dcgan_learner', 'dcgan_evaluate', 'DCGANModel', 'train_dcgan']
 
 # %% ../nbs/02_dcgan.ipynb #9c68a9a7
+import copy
 from dataclasses import dataclass
 
 import torch
@@ -20,7 +21,7 @@ from fastai.callback.core import Callback, CancelValidException
 from fastai.callback.core import TrainEvalCallback
 
 from .augment import check_policy, diff_augment
-from .callbacks import Autocast
+from .callbacks import EMA, Autocast
 from .core import GenbookError, bf16_autocast, eval_mode, model_device, to_uint8
 from .loaders import image_dls
 from .fit import GenModel, train_run
@@ -66,8 +67,11 @@ class DCGANConfig:
     precision:str='fp32'      # `fp32` or `bf16` (autocast: weights, optimiser state and losses stay fp32)
     channels_last:bool=False  # channels-last memory format
     diffaugment:str=''        # DiffAugment policy of the discriminator's inputs, real and generated: `color`, `translation`, `cutout`, joined by commas ('': none)
+    ema:float=0.              # decay of `G_ema`, an exponential moving average of the generator's weights that samples instead of `G` (e.g. 0.999; 0: none)
 
-    def __post_init__(self): check_policy(self.diffaugment)
+    def __post_init__(self):
+        check_policy(self.diffaugment)
+        if not 0 <= self.ema < 1: raise GenbookError(f"ema must be a decay between 0 and 1 (0: none), got {self.ema}")
 
 MNIST = DCGANConfig()
 ANIME = DCGANConfig(arch='dcgan64', nz=128, nc=3, slope=0.2, dropout=0., bn_eps=1e-5, bn_momentum=0.1, init='dcgan',
@@ -151,6 +155,20 @@ def init_weights(
     return m
 
 # %% ../nbs/02_dcgan.ipynb #1580c240
+def add_ema(
+    model:nn.Module,   # a GAN with a generator `G`
+    decay:float=0.,    # its `ema` setting (0: none)
+)->nn.Module:
+    "Give `model` its `G_ema` when `decay` asks for one: a copy of `G` that no optimizer touches (`genbook.callbacks.EMA` averages into it)."
+    if decay: model.G_ema = copy.deepcopy(model.G).requires_grad_(False)
+    return model
+
+def generator(
+    model:nn.Module,   # a GAN
+)->nn.Module:
+    "The generator that samples: `G_ema` when the model keeps one, else `G`."
+    return model.G_ema if hasattr(model, 'G_ema') else model.G
+
 class DCGAN(nn.Module):
     "A generator `G` and a discriminator `D`; calling it generates images from noise."
     def __init__(self, cfg:DCGANConfig):
@@ -159,6 +177,7 @@ class DCGAN(nn.Module):
         gen, disc = ARCHS[cfg.arch]
         self.nz = cfg.nz
         self.G, self.D = init_weights(gen(cfg), cfg.init), init_weights(disc(cfg), cfg.init)
+        add_ema(self, cfg.ema)
     def forward(self, z): return self.G(z)   # (B, nz) -> (B, nc, H, W)
 
 ARCHS = dict(tf28=(tf28_generator, tf28_discriminator), dcgan64=(dcgan64_generator, dcgan64_discriminator))
@@ -170,9 +189,9 @@ def decode_codes(
     z:torch.Tensor,   # noise vectors `(n, nz)`
     chunk:int=500,    # images generated at once
 )->torch.Tensor:
-    "The generator's images of `z`, as uint8 `(n, C, H, W)` on the CPU."
-    dev = model_device(model)
-    with eval_mode(model.G): return torch.cat([to_uint8(model.G(zb.to(dev))) for zb in z.split(chunk)])
+    "The images of `z` by the generator that samples (`generator`), as uint8 `(n, C, H, W)` on the CPU."
+    dev, G = model_device(model), generator(model)
+    with eval_mode(G): return torch.cat([to_uint8(G(zb.to(dev))) for zb in z.split(chunk)])
 
 @torch.no_grad()
 def sample_images(
@@ -275,9 +294,10 @@ def dcgan_learner(
     dls,               # `DataLoaders` of real images in [-1, 1]
     model:DCGAN,       # the networks, on the loaders' device
 )->GenLearner:
-    "The learner `train_dcgan` trains: `DCGANTrainer`, `GeneratorLoss`, an Adam for each network, and `Autocast` in bf16."
+    "The learner `train_dcgan` trains: `DCGANTrainer`, `GeneratorLoss`, an Adam for each network, `Autocast` in bf16 and `EMA` with `ema`."
     bf16 = cfg.precision == 'bf16'
     cbs = [DCGANTrainer(bf16, cfg.diffaugment)] + ([Autocast(channels_last=cfg.channels_last, bf16=bf16)] if bf16 or cfg.channels_last else [])
+    if cfg.ema: cbs.append(EMA(cfg.ema))
     return GenLearner(dls, model, make_optimizers(model, cfg), loss_func=GeneratorLoss(model, bf16, cfg.diffaugment), cbs=cbs)
 
 def dcgan_evaluate(
@@ -304,6 +324,9 @@ class DCGANModel(GenModel):
     def decode(self, model, z, labels=None): return decode_codes(model, z)
     def latent_dim(self, model): return model.nz
     def evaluate(self, model, fake, data, bs, **options): return dcgan_evaluate(model, fake, data, bs)
+    def warm_start(self, model, w):   # a run with an average starts it from the source's, or from its `G`; one without drops it
+        avg = {k: v for k,v in w.items() if k.startswith('G_ema.')} or {'G_ema.' + k[2:]: v for k,v in w.items() if k.startswith('G.')}
+        return {**{k: v for k,v in w.items() if not k.startswith('G_ema.')}, **(avg if hasattr(model, 'G_ema') else {})}
 
 MODEL = DCGANModel()
 

@@ -104,6 +104,7 @@ def evaluate_run(
     seed:int=0,            # seed of the samples, the floor's real subset and KID's subsets
     bs:int=500,            # images per batch
     show:bool=True,        # a progress bar for each long phase, and the cost of the bound before it starts (on stderr from the command line)
+    weights:str='auto',    # which generator of a GAN is scored (`genbook.models.WEIGHTS`; recorded for a run with an average)
 )->dict:
     "Score the latest checkpoint of `run_dir` (distances with floors, diagnostics, model-specific numbers) and write `eval.json`."
     run, t0 = Run(run_dir), time.perf_counter()
@@ -117,9 +118,10 @@ def evaluate_run(
     if data.name != 'mnist' and any(f.startswith('mnist') for f in features): raise GenbookError("mnist features are for digits: use inception for anime runs")
     if n < 2: raise GenbookError(f"n must be at least 2 samples, got {n}")
     dev = get_device(device)
-    model, _, spec = load_run(run, dev)   # the weights, loaded once
+    model, _, spec = load_run(run, dev, weights)   # the weights, loaded once
     fake = spec.sample(model, n, seed)
     out = dict(run=str(run_dir), model=cfg.get('model'), dataset=data.name, steps=run.steps(), n=n, seed=seed, device=str(dev), distances={})
+    if cfg.get('ema'): out['weights'] = 'raw' if weights == 'raw' else 'ema'
     for name in features:
         ext = feature_extractor(name, dev)
         out['distances'][name] = distances_with_floor(fake, data, ext, seed, bs, show)

@@ -171,6 +171,9 @@ class GenModel:
     def summary(self, c, data)->dict:
         "Its own numbers for `metrics.json`."
         return {}
+    def warm_start(self, model:nn.Module, w:dict)->dict:
+        "The weights `w` of another run of its network, as `model` takes them to start from (`start_from`)."
+        return w
     def bf16_gains(self, dataset:str)->bool:
         "Whether bf16 speeds it up on `dataset` where the device computes it natively."
         return True
@@ -285,7 +288,7 @@ def train_run(
         set_seed(cfg['seed'])
         model = spec.build(c).to(dev)
         if start_from is not None and not resume and rank == 0:   # the other processes get its weights (`DataParallel`)
-            load_weights(model, Run(start_from).checkpoint(state=False)[0], start_from)
+            load_weights(model, spec.warm_start(model, Run(start_from).checkpoint(state=False)[0]), start_from)
         if rank: set_seed(cfg['seed'] + 7919 * rank)   # each process its own noise
         learn = spec.learner(c, dls, model, ds)
         f = lr_schedule(getattr(c, 'sched', 'constant'), c.lr)

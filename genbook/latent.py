@@ -279,13 +279,14 @@ def latent_figure(
     seed:int=0,       # seed of the codes, noise vectors and the test images picked
     device='auto',    # where to run the model
     data=None,        # where to read the run's data set (default: as recorded in the run)
+    weights:str='auto', # which generator of a GAN draws (`genbook.models.WEIGHTS`)
 )->Path:
     "Draw the latent-space figure `plot` of the run in `run_dir` into the PNG `out`."
     from matplotlib.figure import Figure  # not pyplot: a notebook's backend and open figures stay as they are
     if plot not in PLOTS: raise GenbookError(f"unknown plot {plot!r}: use one of {', '.join(PLOTS)}")
     out = Path(out)
     if out.suffix.lower() != '.png': raise GenbookError(f"latent figures are PNG images: name the output FILE.png, not {out.name}")
-    model, cfg, spec = load_run(run_dir, device)
+    model, cfg, spec = load_run(run_dir, device, weights)
     if plot not in spec.plots:
         raise GenbookError(f"the {plot} plot needs an encoder, and {run_dir} is a {spec.title} run: use --plot {' or '.join(spec.plots)}")
     if spec.kind == 'gan' and plot != 'recon':

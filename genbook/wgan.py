@@ -17,7 +17,7 @@ import torch.nn as nn
 from fastai.callback.core import Callback, CancelValidException, TrainEvalCallback
 
 from .augment import diff_augment
-from .callbacks import Autocast
+from .callbacks import EMA, Autocast
 from .core import GenbookError, bf16_autocast
 from .dcgan import DCGANConfig, DCGANModel, init_weights, make_optimizers
 from .fit import train_run
@@ -75,6 +75,7 @@ class WGAN(nn.Module):
         if cfg.arch not in dcgan.ARCHS: raise GenbookError(f"unknown arch {cfg.arch!r}: use {' or '.join(dcgan.ARCHS)}")
         self.nz = cfg.nz
         self.G, self.D = init_weights(dcgan.ARCHS[cfg.arch][0](cfg), cfg.init), init_weights(critic(cfg), cfg.init)
+        dcgan.add_ema(self, cfg.ema)
     def forward(self, z): return self.G(z)
 
 # %% ../nbs/02b_wgan.ipynb #16dbfddb
@@ -140,6 +141,7 @@ def wgan_learner(
     "The learner `train_wgan` trains: `WGANTrainer`, `CriticLoss`, an Adam for each network, and `Autocast` in bf16."
     bf16 = cfg.precision == 'bf16'
     cbs = [WGANTrainer(cfg.n_critic, cfg.gp, bf16, cfg.diffaugment)] + ([Autocast(channels_last=cfg.channels_last, bf16=bf16)] if bf16 or cfg.channels_last else [])
+    if cfg.ema: cbs.append(EMA(cfg.ema))   # after each generator step
     return GenLearner(dls, model, make_optimizers(model, cfg), loss_func=CriticLoss(model, bf16, cfg.diffaugment), cbs=cbs)
 
 # %% ../nbs/02b_wgan.ipynb #f0a5d41f

@@ -3,9 +3,14 @@ import json
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from cli import genbook, ok_json, one_line_error
+from genbook.data import mnist_sample
+from genbook.fit import train_run
+from genbook.models import MODELS, sample_run
+from genbook.run import WEIGHTS, Run, read_weights
 
 # The embedded MNIST sample, never the full data.
 ENV = {'GENBOOK_DATA': None}
@@ -96,3 +101,40 @@ def test_diffaugment_is_recorded_and_kept_on_resume(model, tmp_path):
                    "trained with diffaugment='color,translation,cutout', not 'color'")
     one_line_error(genbook('train', model, 'mnist', '--out', tmp_path/'bad', '--diffaugment', 'color,flip', **c), "unknown DiffAugment policy 'flip'")
     one_line_error(genbook('train', 'vae', 'mnist', '--out', tmp_path/'vae', '--diffaugment', 'color', **c), '--diffaugment: not an option of the VAE')
+
+
+def test_ema_generator_samples_unless_raw_is_asked_for(runs, tmp_path):
+    "`--ema DECAY` keeps an average generator: recorded, kept on resume, in every checkpoint and export; `sample` uses it unless `--weights raw`."
+    out, c = tmp_path/'run', dict(cache=runs/'cache', env=ENV)
+    ok_json(genbook('train', 'dcgan', 'mnist', '--out', out, '--max-steps', 2, '--bs', 16, '--device', 'cpu', '--ema', 0.5, **c))
+    m = ok_json(genbook('train', 'dcgan', 'mnist', '--out', out, '--resume', '--max-steps', 3, '--device', 'cpu', **c))
+    assert m['steps'] == 3 and json.loads((out/'config.json').read_text())['ema'] == 0.5
+    w, _ = Run(out).checkpoint(state=False)
+    avg = sorted(k for k in w if k.startswith('G_ema.'))
+    assert [k[6:] for k in avg] == sorted(k[2:] for k in w if k.startswith('G.'))
+    assert not torch.equal(w['G.0.weight'], w['G_ema.0.weight'])
+
+    def draw(run, *args):
+        f = tmp_path/f"{len(list(tmp_path.glob('*.npz')))}.npz"
+        ok_json(genbook('sample', run, '--out', f, '--n', 8, '--device', 'cpu', *args, **c))
+        return np.load(f)['images']
+    ema, raw = draw(out), draw(out, '--weights', 'raw')
+    assert not np.array_equal(ema, raw) and np.array_equal(ema, draw(out, '--weights', 'ema'))
+    ok_json(genbook('export', out, tmp_path/'shared', **c))
+    assert sorted(k for k in read_weights(tmp_path/'shared'/WEIGHTS) if k.startswith('G_ema.')) == avg
+    one_line_error(genbook('sample', runs/'dcgan', '--out', tmp_path/'x.png', '--weights', 'ema', **c), 'has no EMA generator (it was trained without --ema)')
+    one_line_error(genbook('train', 'dcgan', 'mnist', '--out', tmp_path/'bad', '--ema', 1.5, **c), 'ema must be a decay between 0 and 1')
+    one_line_error(genbook('train', 'vae', 'mnist', '--out', tmp_path/'vae', '--ema', 0.9, **c), '--ema: not an option of the VAE')
+
+
+@pytest.mark.parametrize('model', ['cgan', 'wgan'])
+def test_every_gan_keeps_an_average_generator(model, tmp_path):
+    "The cGAN and the WGAN-GP average their generator after each of its steps, and sample with the average unless asked for the raw one."
+    spec = MODELS[model]
+    train_run(spec, 'mnist', tmp_path/'run', max_steps=2, bs=16, data=mnist_sample(), device='cpu', show=False, ema=0.5,
+              **(dict(n_critic=1) if model == 'wgan' else {}))
+    w, _ = Run(tmp_path/'run').checkpoint(state=False)
+    k = next(k[2:] for k in w if k.startswith('G.') and k.endswith('.weight'))
+    assert not torch.equal(w['G.' + k], w['G_ema.' + k])
+    ema, raw = (sample_run(tmp_path/'run', n=10, device='cpu', weights=x) for x in ('auto', 'raw'))
+    assert not torch.equal(ema, raw)

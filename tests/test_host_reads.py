@@ -43,8 +43,8 @@ def counting(monkeypatch):
     return cb
 
 
-@pytest.mark.parametrize('name', list(MODELS))
-def test_a_training_step_reads_nothing_back(name, counting, tmp_path):
+@pytest.mark.parametrize('name,settings', [(n, {}) for n in MODELS] + [('dcgan', dict(ema=0.999, diffaugment='color,translation,cutout'))])
+def test_a_training_step_reads_nothing_back(name, settings, counting, tmp_path):
     class Counted(type(MODELS[name])):
         def learner(self, *a, **kw):
             learn = super().learner(*a, **kw)
@@ -52,7 +52,7 @@ def test_a_training_step_reads_nothing_back(name, counting, tmp_path):
             return learn
     data = mnist_sample()
     steps = 120
-    m = train_run(Counted(), 'mnist', tmp_path/'run', max_steps=steps, bs=8, data=data, device='cpu', precision='fp32', show=True)
+    m = train_run(Counted(), 'mnist', tmp_path/'run', max_steps=steps, bs=8, data=data, device='cpu', precision='fp32', show=True, **settings)
     assert m['steps'] == steps
     assert counting.n <= 0.1 * steps, (counting.n, counting.where)
 
