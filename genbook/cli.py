@@ -259,7 +259,7 @@ def build_parser()->argparse.ArgumentParser:
     _add_common(l)
     l.set_defaults(func=_cmd_latent)
 
-    e = sub.add_parser('eval', help='FID/KID, classifier diagnostics, ELBO/NLL of a run', description='Evaluate a run; writes DIR/eval.json and prints it.')
+    e = sub.add_parser('eval', help='FID/KID, classifier diagnostics, ELBO/NLL of a run', description='Evaluate a run; writes DIR/eval.json (DIR/eval_raw.json with --weights raw, for a GAN trained with --ema) and prints it.')
     e.add_argument('run', metavar='DIR', help='run folder written by genbook train')
     e.add_argument('--features', help="comma-separated feature spaces: mnist (genbook's digit classifier), mnist-retrained (the one genbook classifier --force trained), inception (default: mnist for MNIST runs, inception for anime)")
     e.add_argument('--n', type=_positive, default=10000, help='number of samples (default: 10000)')

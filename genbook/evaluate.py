@@ -106,7 +106,7 @@ def evaluate_run(
     show:bool=True,        # a progress bar for each long phase, and the cost of the bound before it starts (on stderr from the command line)
     weights:str='auto',    # which generator of a GAN is scored (`genbook.models.WEIGHTS`; recorded for a run with an average)
 )->dict:
-    "Score the latest checkpoint of `run_dir` (distances with floors, diagnostics, model-specific numbers) and write `eval.json`."
+    "Score the latest checkpoint of `run_dir` (distances with floors, diagnostics, model-specific numbers) and write `eval.json` (`eval_raw.json` for the trained generator of a GAN with an average)."
     run, t0 = Run(run_dir), time.perf_counter()
     cfg = run.config   # read once
     bce = cfg.get('likelihood') == 'bce'  # the anime VAE's loss, not a likelihood: no bounds
@@ -121,7 +121,8 @@ def evaluate_run(
     model, _, spec = load_run(run, dev, weights)   # the weights, loaded once
     fake = spec.sample(model, n, seed)
     out = dict(run=str(run_dir), model=cfg.get('model'), dataset=data.name, steps=run.steps(), n=n, seed=seed, device=str(dev), distances={})
-    if cfg.get('ema'): out['weights'] = 'raw' if weights == 'raw' else 'ema'
+    raw = bool(cfg.get('ema')) and weights == 'raw'   # the trained generator of a run whose average samples: its own file
+    if cfg.get('ema'): out['weights'] = 'raw' if raw else 'ema'
     for name in features:
         ext = feature_extractor(name, dev)
         out['distances'][name] = distances_with_floor(fake, data, ext, seed, bs, show)
@@ -137,9 +138,9 @@ def evaluate_run(
               + (f" (the full protocol, --iwae-k 5000, is {5000 / iwae_k:.0f} times the work)" if iwae_k < 5000 else ''), file=sys.stderr)
     out.update(spec.evaluate(model, fake, data, bs, iwae_k=iwae_k, iwae_n=iwae_n, gaps_n=gaps_n, show=show))
     out['seconds'] = round(time.perf_counter() - t0, 1)
-    if update and (run/'eval.json').exists():
-        old = run.evaluation()
+    if update and run.evaluation(raw):
+        old = run.evaluation(raw)
         added = []
         out = dict(add_missing(old, out, added), updated=old.get('updated', []) + [dict(device=str(dev), seconds=out['seconds'], added=added)])
-    run.write_evaluation(out)
+    run.write_evaluation(out, raw)
     return out
