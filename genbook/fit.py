@@ -138,11 +138,9 @@ class GenModel:
         return replace(self.presets[dataset], **{k: v for k,v in settings.items() if v is not None})
 
     def settings(self, cfg:dict):
-        "The settings recorded in a run's `config.json` (other keys are ignored; a run recorded with `amp` trained in bf16)."
+        "Its settings dataclass, from a run's settings (`genbook.run.Run.config`; other keys are ignored)."
         names = {f.name for f in fields(self.Config)}
-        kw = {k: tuple(v) if isinstance(v, list) else v for k,v in cfg.items() if k in names}
-        if cfg.get('amp') and 'precision' in names: kw['precision'] = 'bf16'
-        return self.Config(**kw)
+        return self.Config(**{k: tuple(v) if isinstance(v, list) else v for k,v in cfg.items() if k in names})
 
     def build(self, c)->nn.Module:
         "The freshly initialised networks of settings `c`, as one module."
@@ -229,7 +227,7 @@ def _open_run(
     if resume and (run/'config.json').is_file(): _check_resume(run, spec, cfg.get('epochs'), cfg['processes'])
     if cfg.get('start_from') is not None and not resume:   # before the folder is made
         cfg = dict(cfg, started_at=check_start(cfg['start_from'], dict(preset, model=spec.name, dataset=cfg['dataset']), spec.network))
-    cfg = run.prepare(cfg, resume, defaults=dict(seed=0, max_steps=None, **asdict(spec.preset(cfg['dataset']))))
+    cfg = run.prepare(cfg, resume, defaults=dict(seed=0, max_steps=None, **preset))   # a resumed run's own settings before the preset's
     if not resume: held.enter_context(run.writing())
     check_batch(cfg['bs'], cfg['processes'])
     return cfg

@@ -33,6 +33,8 @@ CASES = ([('config.json', v, 'is corrupt (a JSON', ('sample', 'resume', 'eval', 
          [('config.json', {'model': None}, "is corrupt ('model' is None)", ('sample', 'resume', 'eval', 'latent', 'export', 'compare')),
           ('config.json', {'model': 3}, "is corrupt ('model' is 3)", ('sample', 'resume', 'eval', 'latent', 'export', 'compare')),
           ('config.json', {'model': 'dcgan9'}, "model 'dcgan9'", ('sample', 'eval', 'latent', 'compare')),
+          ('config.json', {'settings': 3}, "is corrupt ('settings' and 'data' must be objects)", ('sample', 'resume')),   # the same reader as every command's
+          ('config.json', {'data': 'here'}, "is corrupt ('settings' and 'data' must be objects)", ('eval', 'export')),
           ('checkpoints/latest.json', {'dir': None}, "is corrupt ('dir' is None)", ('sample', 'resume', 'eval', 'export')),
           ('checkpoints/latest.json', {'epoch': '0'}, "is corrupt ('epoch' is '0')", ('sample', 'resume', 'eval')),
           ('checkpoints/latest.json', {'dir': 'step_00000009'}, 'points at step_00000009, which is not there', ('sample', 'resume', 'eval', 'export'))])

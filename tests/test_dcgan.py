@@ -11,6 +11,10 @@ from PIL import Image
 from safetensors.torch import load_file
 
 from cli import genbook, ok_json, one_line_error, process_env
+from genbook.data import mnist_sample
+from genbook.fit import train_run
+from genbook.models import MODELS
+from genbook.run import Run
 
 # The embedded MNIST sample, never the full data; one thread keeps the timings steady on a shared machine.
 ENV = {'GENBOOK_DATA': None, 'OMP_NUM_THREADS': '1'}
@@ -48,7 +52,8 @@ def test_tiny_run_writes_everything(tiny):
     assert sorted(p.name for p in run.iterdir()) == ['checkpoints', 'config.json', 'curves.png', 'history.csv',
                                                      'metrics.json', 'samples', 'samples.gif']
     cfg = json.loads((run/'config.json').read_text())
-    assert (cfg['model'], cfg['dataset'], cfg['bs'], cfg['seed'], cfg['data_source']) == ('dcgan', 'mnist', 32, 0, 'embedded')
+    assert (cfg['model'], cfg['dataset'], cfg['bs'], cfg['seed'], cfg['data']['source']) == ('dcgan', 'mnist', 32, 0, 'embedded')   # config.json's one shape
+    assert (cfg['settings']['arch'], cfg['settings']['lr']) == ('tf28', 1e-4) and 'bs' not in cfg['settings']
     assert json.loads((run/'metrics.json').read_text()) == m
     assert history(run)[-1]['steps'] == '3'
     assert [p.name for p in (run/'samples').iterdir()] == ['step_00000003.png']
@@ -95,3 +100,16 @@ def test_resume_after_ctrl_c_is_exact(tmp_path):
     assert a.keys() == b.keys()
     for k in a: assert (a[k] == b[k]).all(), k
     assert history(tmp_path/'straight') == history(tmp_path/'cut')
+
+
+def test_a_run_with_a_flat_config_resumes(tmp_path):
+    "A run written before config.json had its one shape (one flat object, `amp` for bf16) resumes as it trained, and is then recorded in that shape."
+    out, spec = tmp_path/'run', MODELS['dcgan']
+    train_run(spec, 'mnist', out, max_steps=2, bs=16, data=mnist_sample(), device='cpu', show=False, precision='bf16')
+    flat = Run(out).config
+    del flat['precision']
+    (out/'config.json').write_text(json.dumps(dict(flat, amp=True)))
+    assert Run(out).config['precision'] == 'bf16'
+    m = train_run(spec, 'mnist', out, max_steps=3, resume=True, data=mnist_sample(), device='cpu', show=False)
+    rec = json.loads((out/'config.json').read_text())
+    assert m['steps'] == 3 and (rec['precision'], rec['bs'], rec['settings']['arch']) == ('bf16', 16, 'tf28') and 'amp' not in rec

@@ -44,7 +44,7 @@ def test_cvae_draws_the_label_asked_for(runs):
     for k in (2, 5): ok_json(genbook('sample', d/'cvae', '--n', '4', '--label', k, '--out', d/f'v{k}.npz', cache=d/'cache', env=ENV))
     with np.load(d/'v2.npz') as a, np.load(d/'v5.npz') as b: assert (a['images'] != b['images']).any()
     cfg = json.loads((d/'cvae'/'config.json').read_text())
-    assert (cfg['model'], cfg['classes'], cfg['latent']) == ('cvae', 10, 2)
+    assert (cfg['model'], cfg['settings']['classes'], cfg['settings']['latent']) == ('cvae', 10, 2)
     assert 'test_elbo' in (d/'cvae'/'history.csv').read_text().splitlines()[0]
 
 
@@ -73,7 +73,7 @@ def test_wgan_trains_and_records_the_wasserstein_estimate(tmp_path):
     m = ok_json(genbook('train', 'wgan', 'mnist', '--out', tmp_path/'w', '--max-steps', '5', '--bs', '16', cache=tmp_path/'cache', env=ENV))
     assert m['steps'] == 5 and all(np.isfinite(m[k]) for k in ('loss_C', 'loss_G', 'wdist', 'gp'))
     cfg = json.loads((tmp_path/'w'/'config.json').read_text())
-    assert (cfg['model'], cfg['n_critic'], cfg['gp'], cfg['beta1'], cfg['beta2']) == ('wgan', 5, 10., 0., 0.9)
+    assert (cfg['model'], *(cfg['settings'][k] for k in ('n_critic', 'gp', 'beta1', 'beta2'))) == ('wgan', 5, 10., 0., 0.9)
     head = (tmp_path/'w'/'history.csv').read_text().splitlines()[0].split(',')
     assert head[:6] == ['epoch', 'steps', 'loss_C', 'loss_G', 'wdist', 'gp']
 
@@ -94,9 +94,9 @@ def test_diffaugment_is_recorded_and_kept_on_resume(model, tmp_path):
     "`--diffaugment POLICY` trains every GAN, is recorded in config.json, stays on a resume that does not name it, and cannot be changed by one."
     out, c = tmp_path/'run', dict(cache=tmp_path/'cache', env=ENV)
     ok_json(genbook('train', model, 'mnist', '--out', out, '--max-steps', 2, '--bs', 16, '--device', 'cpu', '--diffaugment', 'color,translation,cutout', **c))
-    assert json.loads((out/'config.json').read_text())['diffaugment'] == 'color,translation,cutout'
+    assert json.loads((out/'config.json').read_text())['settings']['diffaugment'] == 'color,translation,cutout'
     m = ok_json(genbook('train', model, 'mnist', '--out', out, '--resume', '--max-steps', 4, '--device', 'cpu', **c))
-    assert m['steps'] == 4 and json.loads((out/'config.json').read_text())['diffaugment'] == 'color,translation,cutout'
+    assert m['steps'] == 4 and json.loads((out/'config.json').read_text())['settings']['diffaugment'] == 'color,translation,cutout'
     one_line_error(genbook('train', model, 'mnist', '--out', out, '--resume', '--max-steps', 6, '--device', 'cpu', '--diffaugment', 'color', **c),
                    "trained with diffaugment='color,translation,cutout', not 'color'")
     one_line_error(genbook('train', model, 'mnist', '--out', tmp_path/'bad', '--diffaugment', 'color,flip', **c), "unknown DiffAugment policy 'flip'")
@@ -108,7 +108,7 @@ def test_ema_generator_samples_unless_raw_is_asked_for(runs, tmp_path):
     out, c = tmp_path/'run', dict(cache=runs/'cache', env=ENV)
     ok_json(genbook('train', 'dcgan', 'mnist', '--out', out, '--max-steps', 2, '--bs', 16, '--device', 'cpu', '--ema', 0.5, **c))
     m = ok_json(genbook('train', 'dcgan', 'mnist', '--out', out, '--resume', '--max-steps', 3, '--device', 'cpu', **c))
-    assert m['steps'] == 3 and json.loads((out/'config.json').read_text())['ema'] == 0.5
+    assert m['steps'] == 3 and json.loads((out/'config.json').read_text())['settings']['ema'] == 0.5
     w, _ = Run(out).checkpoint(state=False)
     avg = sorted(k for k in w if k.startswith('G_ema.'))
     assert [k[6:] for k in avg] == sorted(k[2:] for k in w if k.startswith('G.'))

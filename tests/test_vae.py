@@ -35,7 +35,7 @@ def test_train_writes_a_run(run):
     assert (m['steps'], m['binarize'], m['likelihood'], m['units']) == (5, 'dynamic', 'bernoulli', 'nats per image')
     assert json.loads(r.stdout.strip().splitlines()[-1])['steps'] == 5
     cfg = json.loads((d/'config.json').read_text())
-    assert (cfg['model'], cfg['latent'], cfg['data_source']) == ('vae', 2, 'embedded')
+    assert (cfg['model'], cfg['settings']['latent'], cfg['data']['source']) == ('vae', 2, 'embedded')
     assert (d/'history.csv').read_text().splitlines()[0] == 'epoch,steps,loss,recon,kl,test_elbo,seconds'
 
 
