@@ -24,7 +24,7 @@ from genbook.run import read_weights
 
 MiB = 1 << 20
 
-# The report's four runs, two more, and the later models, as `genbook train` arguments (the data and device are added).
+# The report's four runs, two more, the later models and the modern recipe's two anime runs, as `genbook train` arguments (the data and device are added).
 # The epochs are those of the runs in pretrained/ and records/; on a GPU every run trains for the report's 50 (train_argv).
 RUNS = {
     'dcgan_mnist': ['dcgan', 'mnist', '--epochs', '50'],
@@ -37,6 +37,8 @@ RUNS = {
     'cvae_mnist': ['cvae', 'mnist', '--epochs', '20'],
     'wgan_mnist': ['wgan', 'mnist', '--epochs', '20'],
     'wgan_anime': ['wgan', 'anime', '--epochs', '10'],
+    'dcgan_anime_recipe': ['dcgan', 'anime', '--epochs', '50', '--diffaugment', 'color,translation,cutout', '--ema', '0.999'],
+    'vae_anime_logistic': ['vae', 'anime', '--epochs', '50', '--likelihood', 'logistic'],
 }
 
 
