@@ -11,6 +11,7 @@ __all__ = ['Optimizers', 'EpochRecorder', 'EpochProgress', 'GenLearner']
 import time
 
 from fastai.callback.progress import ProgressCallback
+import torch
 from fastai.learner import Learner, Recorder
 from fastcore.basics import noop
 from fastprogress.fastprogress import master_bar
@@ -50,12 +51,19 @@ class Optimizers:
 
 # %% ../nbs/01d_learner.ipynb #211e1960
 class EpochRecorder(Recorder):
-    "fastai's `Recorder`, silent for the epochs a resumed fit skips, without its per-step lists (genbook's history is per epoch)."
+    "fastai's `Recorder`, silent for the epochs a resumed fit skips, without its per-step lists (genbook's history is per epoch), its smoothed training loss kept on the device."
     @property
     def name(self)->str: return 'recorder'
+    def before_fit(self):
+        super().before_fit()
+        self.smooth, self.n_smooth = None, 0   # fastai's `AvgSmoothLoss`, on the loss's device
     def after_batch(self):
-        super().after_batch()
-        del self.losses[:], self.lrs[:]
+        if not self.training: return super().after_batch()   # held-out batches: fastai's metrics
+        if len(self.yb) == 0: return   # a batch without fastai's loss (a critic's step)
+        loss, beta = self.learn.loss.detach().float().mean(), self.smooth_loss.beta
+        self.smooth = torch.lerp(loss, torch.zeros_like(loss) if self.smooth is None else self.smooth, beta)
+        self.n_smooth += 1
+        self.learn.smooth_loss = self.smooth / (1 - beta**self.n_smooth)
     def after_epoch(self):
         if self.epoch >= self.learn.first_epoch: super().after_epoch()
 

@@ -1,4 +1,4 @@
-"No model reads a value back from the device inside an epoch: each read (`item`, `bool`, `float`, `int`, `tolist`, a format) stops a GPU until its queue is done. The reads of every training step of every model are counted during a fit; at most one in ten steps may read (the progress bar's comment every 50 steps, the NaN guard every 200)."
+"No model reads a value back from the device inside an epoch: each read (`item`, `bool`, `float`, `int`, `tolist`, a format, a copy to the CPU) stops a GPU until its queue is done. The reads of every training step of every model are counted during a fit; at most one in ten steps may read (the progress bar's comment every 50 steps, the NaN guard every 200)."
 import sys
 from pathlib import Path
 
@@ -10,7 +10,7 @@ from genbook.data import mnist_sample
 from genbook.fit import train_run
 from genbook.models import MODELS
 
-READS = ('item', '__bool__', '__float__', '__int__', '__index__', 'tolist', '__format__')
+READS = ('item', '__bool__', '__float__', '__int__', '__index__', 'tolist', '__format__', 'cpu', 'numpy')   # `cpu`: a no-op here, a copy that waits for the device on a GPU
 OPTIM = str(Path(torch.optim.__file__).parent)   # Adam's step counters live on the host on every device (capturable=False): reading them reads no device
 
 
