@@ -194,10 +194,11 @@ def elbo_terms(
     return model.nll(logits, x), kl_normal(mu, logvar)
 
 class VAELoss:
-    "fastai's loss function for a VAE: the mean negative ELBO of a batch (or the report's BCE + KL)."
-    def __init__(self, model:VAE): self.model = model
+    "fastai's loss function for a VAE: the mean negative ELBO of a batch (or the report's BCE + KL); `terms` keeps the last batch's two terms, detached, for its statistics."
+    def __init__(self, model:VAE): self.model, self.terms = model, None
     def __call__(self, pred, x):
         rec, kl = elbo_terms(self.model, pred, x)
+        self.terms = rec.detach(), kl.detach()
         return (rec + kl).mean()
 
 # %% ../nbs/03_vae.ipynb #ef582615

@@ -16,7 +16,7 @@ from .callbacks import Autocast
 from .loaders import image_dls
 from .fit import GenModel, train_run
 from .learner import GenLearner, Optimizers
-from .vae import PRESETS, VAE, VAEConfig, VAELoss, decode_codes, elbo_terms, evaluate_vae, inference_gaps, iwae_nll, sample_images
+from .vae import PRESETS, VAE, VAEConfig, VAELoss, decode_codes, evaluate_vae, inference_gaps, iwae_nll, sample_images
 
 # %% ../nbs/03a_vae_train.ipynb #b8da240e
 def test_stat(
@@ -45,7 +45,7 @@ class VAEStats(Callback):
 
     def after_loss(self):
         if not self.training: return
-        with torch.no_grad(): rec, kl = elbo_terms(self.model, self.pred, self.yb[0])
+        rec, kl = self.learn.loss_func.terms   # the terms of the loss just computed (`VAELoss`)
         self.learn.stats = dict(loss=self.learn.loss.detach(), recon=rec.mean(), kl=kl.mean())
 
     def _score(self)->dict:
