@@ -307,8 +307,10 @@ def dcgan_evaluate(
     bs:int=500,          # images per batch
     **kw,                # options of other models' evaluations (ignored)
 )->dict:
-    "The DCGAN's numbers for `eval.json`: its discriminator's mean probability of 'real' on fresh samples and on held-out real images."
-    return dict(discriminator=discriminator_prob(model.D, fake, data.test[:len(fake)], bs))
+    "The DCGAN's numbers for `eval.json`: its discriminator's mean probability of 'real' on fresh samples, on held-out real images and on as many of its training images (`d_train`; far above `d_real`, it has memorised them)."
+    d = discriminator_prob(model.D, fake, data.test[:len(fake)], bs)
+    d_train = discriminator_prob(model.D, fake[:1], data.train[:d['n_real']], bs)['d_real']
+    return dict(discriminator=dict(d, d_train=d_train, n_train=d['n_real'], train_gap=d_train - d['d_real']))
 
 class DCGANModel(GenModel):
     "The DCGAN as a genbook model: real images in [-1, 1], `DCGANTrainer`'s two steps, samples from seeded noise."
