@@ -8,7 +8,8 @@ Docs: https://genbook.github.io/genbook/dcgan.html.md"""
 __all__ = ['MNIST', 'ANIME', 'PRESETS', 'ARCHS', 'STATS', 'PANELS', 'MODEL', 'd_loss', 'g_loss', 'DCGANConfig', 'tf28_generator',
            'tf28_discriminator', 'dcgan64_generator', 'dcgan64_discriminator', 'init_weights', 'add_ema', 'generator',
            'DCGAN', 'decode_codes', 'sample_images', 'd_step', 'generator_loss', 'g_step', 'make_optimizers',
-           'DCGANTrainer', 'GeneratorLoss', 'dcgan_learner', 'dcgan_evaluate', 'DCGANModel', 'train_dcgan']
+           'DCGANTrainer', 'GeneratorLoss', 'gan_callbacks', 'dcgan_learner', 'dcgan_evaluate', 'DCGANModel',
+           'train_dcgan']
 
 # %% ../nbs/02_dcgan.ipynb #9c68a9a7
 import copy
@@ -242,11 +243,12 @@ def g_step(
     fake:torch.Tensor,             # a generated batch (with its graph)
     bf16:bool=False,               # bf16 autocast
     y:torch.Tensor=None,           # a conditional model's labels `(B,)` (`None` for a DCGAN)
+    augment:str='',                # DiffAugment policy (as in `d_step`)
 )->dict:
     "One step of `G` against the current `D`; returns the batch's statistics."
     model.D.requires_grad_(False)
     try:
-        loss = generator_loss(model, fake, bf16, y=y)
+        loss = generator_loss(model, fake, bf16, y=y, augment=augment)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -289,6 +291,13 @@ class GeneratorLoss:
 STATS = ['loss_D', 'loss_G', 'D_x', 'D_G_z']
 PANELS = {'losses': ['loss_D', 'loss_G'], 'D: mean P(real)': ['D_x', 'D_G_z']}
 
+def gan_callbacks(
+    cfg:DCGANConfig,   # the run's settings (precision, memory format, `ema`)
+)->list:
+    "What every GAN's learner adds to its trainer: `Autocast` in bf16 or channels-last, and `EMA` when `ema` asks for an average."
+    bf16 = cfg.precision == 'bf16'
+    return ([Autocast(channels_last=cfg.channels_last, bf16=bf16)] if bf16 or cfg.channels_last else []) + ([EMA(cfg.ema)] if cfg.ema else [])
+
 def dcgan_learner(
     cfg:DCGANConfig,   # the run's settings (precision, memory format, optimisers)
     dls,               # `DataLoaders` of real images in [-1, 1]
@@ -296,9 +305,8 @@ def dcgan_learner(
 )->GenLearner:
     "The learner `train_dcgan` trains: `DCGANTrainer`, `GeneratorLoss`, an Adam for each network, `Autocast` in bf16 and `EMA` with `ema`."
     bf16 = cfg.precision == 'bf16'
-    cbs = [DCGANTrainer(bf16, cfg.diffaugment)] + ([Autocast(channels_last=cfg.channels_last, bf16=bf16)] if bf16 or cfg.channels_last else [])
-    if cfg.ema: cbs.append(EMA(cfg.ema))
-    return GenLearner(dls, model, make_optimizers(model, cfg), loss_func=GeneratorLoss(model, bf16, cfg.diffaugment), cbs=cbs)
+    return GenLearner(dls, model, make_optimizers(model, cfg), loss_func=GeneratorLoss(model, bf16, cfg.diffaugment),
+                      cbs=[DCGANTrainer(bf16, cfg.diffaugment), *gan_callbacks(cfg)])
 
 def dcgan_evaluate(
     model:DCGAN,         # the trained networks
@@ -308,9 +316,8 @@ def dcgan_evaluate(
     **kw,                # options of other models' evaluations (ignored)
 )->dict:
     "The DCGAN's numbers for `eval.json`: its discriminator's mean probability of 'real' on fresh samples, on held-out real images and on as many of its training images (`d_train`; far above `d_real`, it has memorised them)."
-    d = discriminator_prob(model.D, fake, data.test[:len(fake)], bs)
-    d_train = discriminator_prob(model.D, fake[:1], data.train[:d['n_real']], bs)['d_real']
-    return dict(discriminator=dict(d, d_train=d_train, n_train=d['n_real'], train_gap=d_train - d['d_real']))
+    real = data.test[:len(fake)]
+    return dict(discriminator=discriminator_prob(model.D, fake, real, bs, train=data.train[:len(real)]))
 
 class DCGANModel(GenModel):
     "The DCGAN as a genbook model: real images in [-1, 1], `DCGANTrainer`'s two steps, samples from seeded noise."

@@ -10,8 +10,8 @@ __all__ = ['Optimizers', 'EpochRecorder', 'EpochProgress', 'GenLearner']
 # %% ../nbs/01d_learner.ipynb #77d28039
 import time
 
-from fastai.callback.progress import ProgressCallback
 import torch
+from fastai.callback.progress import ProgressCallback
 from fastai.learner import Learner, Recorder
 from fastcore.basics import noop
 from fastprogress.fastprogress import master_bar

@@ -203,8 +203,9 @@ def discriminator_prob(
     logits:bool=True,     # `disc` outputs logits (apply the sigmoid) rather than probabilities
     fake_labels:torch.Tensor=None,  # a conditional discriminator's labels of `fake` `(N,)`
     real_labels:torch.Tensor=None,  # and of `real`
+    train:torch.Tensor=None,  # images it was trained on, uint8, as many as `real` (`None`: none)
 )->dict:
-    "Mean probability of 'real' that `disc` gives to `fake` and to `real` images."
+    "Mean probability of 'real' that `disc` gives to `fake` and to `real` images; with `train`, also to those (`d_train`) and how far above `d_real` (`train_gap`: a discriminator that memorised its training images)."
     check_images(fake, 'generated images'); check_images(real, 'real images')
     dev = model_device(disc)
     def _mean(x, y):
@@ -212,7 +213,12 @@ def discriminator_prob(
         with eval_mode(disc): out = torch.cat([disc(scale_batch(x[i:i+bs].to(dev), 'gan'), *cond(i)).reshape(-1).double().cpu() for i in range(0, len(x), bs)])
         if len(out) != len(x): raise GenbookError(f"the discriminator gave {len(out)} outputs for {len(x)} images: expected one per image")
         return float((torch.sigmoid(out) if logits else out).mean())
-    return dict(d_fake=_mean(fake, fake_labels), d_real=_mean(real, real_labels), n_fake=len(fake), n_real=len(real))
+    out = dict(d_fake=_mean(fake, fake_labels), d_real=_mean(real, real_labels), n_fake=len(fake), n_real=len(real))
+    if train is not None:
+        check_images(train, 'training images')
+        out.update(d_train=_mean(train, None), n_train=len(train))
+        out['train_gap'] = out['d_train'] - out['d_real']
+    return out
 
 # %% ../nbs/01h_metrics.ipynb #9ff9c0b8
 @torch.no_grad()

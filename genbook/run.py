@@ -46,12 +46,11 @@ def flat_config(
     source='config.json',  # where it was read, for the error
 )->dict:
     "Every setting of a run as one flat dict, whatever the shape of its `config.json` (a run recorded with `amp` trained in bf16)."
-    flat = dict(cfg)
+    flat, data = dict(cfg), cfg.get('data', {})
     if 'settings' in cfg:
-        if not isinstance(cfg['settings'], dict) or not isinstance(cfg.get('data', {}), dict):
+        if not isinstance(cfg['settings'], dict) or not isinstance(data, dict):
             raise GenbookError(f"{source} is corrupt ('settings' and 'data' must be objects): the run cannot be read")
-        flat = {**cfg['settings'], **{k: v for k,v in cfg.items() if k not in ('settings', 'data')},
-                **{k: cfg.get('data', {})[v] for k,v in DATA_KEYS.items() if v in cfg.get('data', {})}}
+        flat = {**cfg['settings'], **{k: v for k,v in cfg.items() if k not in ('settings', 'data')}, **{k: data[v] for k,v in DATA_KEYS.items() if v in data}}
     if flat.pop('amp', None): flat['precision'] = 'bf16'
     return flat
 
@@ -335,11 +334,12 @@ def export_run(
     tmp = shared_mode(tempfile.mkdtemp(dir=dest.parent, prefix='.export_'))
     try:
         if weights: save_file({k: (v.to(dtype) if v.is_floating_point() else v).contiguous() for k,v in w.items()}, tmp/WEIGHTS)
-        write_json(tmp/'config.json', nest_config(cfg))
+        Run(tmp).write_config(cfg)
         for f in ('history.csv', 'metrics.json', 'curves.png'):
             if (run_dir/f).exists(): shutil.copy2(run_dir/f, tmp/f)
-        for f in EVALUATIONS.values():
-            if (run_dir/f).exists(): write_json(tmp/f, dict(json.loads((run_dir/f).read_text()), run=dest.name))
+        for raw in EVALUATIONS:
+            ev = Run(run_dir).evaluation(raw)
+            if ev: Run(tmp).write_evaluation(dict(ev, run=dest.name), raw)
         grids = Run(run_dir).sample_grids()
         if grids: (tmp/'samples').mkdir(); shutil.copy2(grids[-1], tmp/'samples'/grids[-1].name)
         os.replace(tmp, dest)

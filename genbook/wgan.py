@@ -17,9 +17,8 @@ import torch.nn as nn
 from fastai.callback.core import Callback, CancelValidException, TrainEvalCallback
 
 from .augment import diff_augment
-from .callbacks import EMA, Autocast
 from .core import GenbookError, bf16_autocast
-from .dcgan import DCGANConfig, DCGANModel, init_weights, make_optimizers
+from .dcgan import DCGANConfig, DCGANModel, gan_callbacks, init_weights, make_optimizers
 from .fit import train_run
 from .learner import GenLearner
 from .metrics import discriminator_prob
@@ -140,9 +139,8 @@ def wgan_learner(
 )->GenLearner:
     "The learner `train_wgan` trains: `WGANTrainer`, `CriticLoss`, an Adam for each network, and `Autocast` in bf16."
     bf16 = cfg.precision == 'bf16'
-    cbs = [WGANTrainer(cfg.n_critic, cfg.gp, bf16, cfg.diffaugment)] + ([Autocast(channels_last=cfg.channels_last, bf16=bf16)] if bf16 or cfg.channels_last else [])
-    if cfg.ema: cbs.append(EMA(cfg.ema))   # after each generator step
-    return GenLearner(dls, model, make_optimizers(model, cfg), loss_func=CriticLoss(model, bf16, cfg.diffaugment), cbs=cbs)
+    return GenLearner(dls, model, make_optimizers(model, cfg), loss_func=CriticLoss(model, bf16, cfg.diffaugment),
+                      cbs=[WGANTrainer(cfg.n_critic, cfg.gp, bf16, cfg.diffaugment), *gan_callbacks(cfg)])   # `EMA` after each generator step
 
 # %% ../nbs/02b_wgan.ipynb #f0a5d41f
 @torch.no_grad()
