@@ -127,7 +127,7 @@ def _cmd_classifier(a):
 def _cmd_export(a):
     from genbook.run import Run
     from genbook.run import export_run
-    d = export_run(a.run, a.dest, data=a.data, weights=not a.records_only)
+    d = export_run(a.run, a.dest, data=a.data, weights=not a.records_only, generator_only=a.generator_only)
     return dict(out=str(d), files=sorted(p.name for p in d.iterdir()), export=Run(d).config['export'])
 
 def _cmd_pretrained(a):
@@ -265,7 +265,7 @@ def build_parser()->argparse.ArgumentParser:
     e.add_argument('--n', type=_positive, default=10000, help='number of samples (default: 10000)')
     e.add_argument('--iwae-k', type=_non_negative, help='importance samples for the VAE NLL (default: 5000 on a GPU, 500 on a CPU; 0 skips it)')
     e.add_argument('--iwae-n', type=_positive, default=1000, help='test images scored by the VAE NLL (default: 1000)')
-    e.add_argument('--update', action='store_true', help="keep every number DIR/eval.json has and add only the missing ones (scores from an earlier genbook or another device stay)")
+    e.add_argument('--update', action='store_true', help="keep every number DIR/eval.json has, skip the phases it holds and add only the missing numbers (scores from an earlier genbook or another device stay)")
     e.add_argument('--recon-n', type=_non_negative, default=100, help='test images reconstructed, through the encoder or by inverting a GAN (default: 100; 0 skips them)')
     e.add_argument('--gaps-n', type=_non_negative, default=0, help="test images for the VAE's amortisation and approximation gaps (default: 0, skipped; about 3 s an image on a CPU)")
     _add_weights(e)
@@ -284,6 +284,7 @@ def build_parser()->argparse.ArgumentParser:
     x.add_argument('dest', metavar='DEST', help='the folder to write (must not exist)')
     x.add_argument('--data', metavar='PATH', help="the run's data set, whose identity (counts and checksum) the export records (default: found as usual)")
     x.add_argument('--records-only', action='store_true', help="the records without the weights: for a run compared in reports but not shared")
+    x.add_argument('--generator-only', action='store_true', help="a GAN's weights: its sampling generator alone (the average with --ema), enough to sample and score; its discriminator's numbers stay in eval.json")
     x.set_defaults(func=_cmd_export)
 
     r = sub.add_parser('pretrained', help="list genbook's pretrained runs, or fetch one as a run folder",

@@ -98,7 +98,7 @@ def evaluate_run(
     iwae_n:int=1000,       # VAE: test images scored by the IWAE bound
     gaps_n:int=0,          # VAE: test images for the amortisation and approximation gaps (0 skips them)
     recon_n:int=100,       # test images reconstructed (by the encoder, or by inverting a GAN; 0 skips them)
-    update:bool=False,     # keep every number the run's `eval.json` has and add only those it lacks (see `add_missing`)
+    update:bool=False,     # keep every number the run's `eval.json` has and add only those it lacks (see `add_missing`), skipping the phases it holds
     device='auto',         # where to run models and feature networks
     data=None,             # an `ImageData`, or where to read the run's data set (default: where the run read it, else the usual search)
     seed:int=0,            # seed of the samples, the floor's real subset and KID's subsets
@@ -120,27 +120,37 @@ def evaluate_run(
     dev = get_device(device)
     model, _, spec = load_run(run, dev, weights)   # the weights, loaded once
     fake = spec.sample(model, n, seed)
-    out = dict(run=str(run_dir), model=cfg.get('model'), dataset=data.name, steps=run.steps(), n=n, seed=seed, device=str(dev), distances={})
+    out = dict(run=str(run_dir), model=cfg.get('model'), dataset=data.name, steps=run.steps(), n=n, seed=seed, device=str(dev), distances={}, latent={})
     raw = bool(cfg.get('ema')) and weights == 'raw'   # the trained generator of a run whose average samples: its own file
     if cfg.get('ema'): out['weights'] = 'raw' if raw else 'ema'
-    for name in features:
-        ext = feature_extractor(name, dev)
-        out['distances'][name] = distances_with_floor(fake, data, ext, seed, bs, show)
-        if isinstance(ext, ClassifierFeatures) and 'classifier' not in out:
+    old, skipped = (run.evaluation(raw) or {}) if update else {}, []
+    def todo(*keys)->bool:   # whether a phase must run: with `update`, one whose numbers `eval.json` holds is skipped
+        d = old
+        for k in keys: d = d.get(k) if isinstance(d, dict) else None
+        if d is not None: skipped.append('.'.join(keys))
+        return d is None
+    exts = {name: feature_extractor(name, dev) for name in features}
+    for name, ext in exts.items():
+        if todo('distances', name): out['distances'][name] = distances_with_floor(fake, data, ext, seed, bs, show)
+        if isinstance(ext, ClassifierFeatures) and 'classifier' not in out and todo('classifier'):
             clf = ext.clf
             out['classifier'] = dict(test_accuracy=clf.info.get('test_accuracy'), features_id=ext.key, samples=classifier_diagnostics(fake, clf, bs),
                                      real=classifier_diagnostics(real_subset(data, n, seed), clf, bs))
-    out['latent'] = {name: path_lengths(model, spec, feature_extractor(name, dev), seed=seed, bs=bs) for name in features}
-    if recon_n: out['reconstruction'] = reconstruction_error(model, spec, data, {name: feature_extractor(name, dev) for name in features}, recon_n, seed, bs, show)
+    for name, ext in exts.items():
+        if todo('latent', name): out['latent'][name] = path_lengths(model, spec, ext, seed=seed, bs=bs)
+    if recon_n and todo('reconstruction'): out['reconstruction'] = reconstruction_error(model, spec, data, exts, recon_n, seed, bs, show)
     if iwae_k is None: iwae_k = 5000 if dev.type == 'cuda' else 500
     if show and spec.kind == 'vae' and iwae_k and cfg.get('likelihood') != 'bce':
         print(f"the IWAE bound: {iwae_k:,} importance samples on each of {min(iwae_n, len(data.test)):,} test images"
               + (f" (the full protocol, --iwae-k 5000, is {5000 / iwae_k:.0f} times the work)" if iwae_k < 5000 else ''), file=sys.stderr)
-    out.update(spec.evaluate(model, fake, data, bs, iwae_k=iwae_k, iwae_n=iwae_n, gaps_n=gaps_n, show=show))
+    if run.generator_only:   # no discriminator: the numbers only it gives stay as the export recorded them
+        rec = run.evaluation(raw) or {}
+        out['kept'] = [k for k in rec if k not in out and k not in ('seconds', 'updated', 'kept')]
+        out.update({k: rec[k] for k in out['kept']})
+    else: out.update(spec.evaluate(model, fake, data, bs, iwae_k=iwae_k, iwae_n=iwae_n, gaps_n=gaps_n, show=show))
     out['seconds'] = round(time.perf_counter() - t0, 1)
-    if update and run.evaluation(raw):
-        old = run.evaluation(raw)
+    if old:
         added = []
-        out = dict(add_missing(old, out, added), updated=old.get('updated', []) + [dict(device=str(dev), seconds=out['seconds'], added=added)])
+        out = dict(add_missing(old, out, added), updated=old.get('updated', []) + [dict(device=str(dev), seconds=out['seconds'], added=added, skipped=skipped)])
     run.write_evaluation(out, raw)
     return out

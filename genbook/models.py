@@ -53,9 +53,15 @@ def load_run(
     spec = get_model(cfg.get('model', ''))
     model = spec.build(spec.settings(cfg))
     w, _ = run.checkpoint(state=False)
+    alone = run.generator_only   # an exported GAN's sampling generator, without its discriminator
+    if alone:
+        if weights not in WEIGHTS: raise GenbookError(f"unknown weights {weights!r}: use {', '.join(WEIGHTS)}")
+        if weights not in ('auto', alone): raise GenbookError(f"{run_dir} holds its {'EMA' if alone == 'ema' else 'trained'} generator alone (exported with --generator-only): --weights {weights} needs the whole run")
+        if hasattr(model, 'G_ema'): del model.G_ema
+        model.D = None
     try: model.load_state_dict(w)
     except RuntimeError as e: raise GenbookError(f"the checkpoint of {run_dir} does not fit its config.json: {str(e).splitlines()[0]}") from e
-    return pick_generator(model, weights, run_dir).to(get_device(device)).eval(), cfg, spec
+    return (model if alone else pick_generator(model, weights, run_dir)).to(get_device(device)).eval(), cfg, spec
 
 def sample_run(
     run_dir,              # a run folder, or an exported one

@@ -86,6 +86,11 @@ class Run:
     def exported(self)->bool:
         "An exported run: weights, no training state."
         return (self.path/WEIGHTS).is_file() and not (self.checkpoints/'latest.json').exists()
+    @property
+    def generator_only(self)->str|None:
+        "The generator an exported GAN holds alone (`'ema'` or `'raw'`, see `export_run`), else `None`."
+        ex = self.config.get('export')
+        return ex.get('generator') if isinstance(ex, dict) and ex.get('parts') == 'generator' else None
 
     @property
     def config(self)->dict:
@@ -321,6 +326,7 @@ def export_run(
     data=None,            # the run's data set, an `ImageData` or where to read it, to record its identity (default: find it)
     dtype=torch.float16,  # the weights' floating-point type
     weights:bool=True,    # `False`: the records alone, for a run whose weights are not shared (every report reads them; nothing samples from them)
+    generator_only:bool=False, # a GAN's sampling generator alone (its average when it has one): it samples and is scored; its discriminator's numbers stay as `eval.json` holds them
 )->Path:
     "Write `run_dir` as a shareable folder: its records, last sample grid and curves, and its weights in `dtype`; no path of this machine."
     run_dir, dest = Path(run_dir), Path(dest).expanduser()
@@ -329,6 +335,11 @@ def export_run(
     w, _ = Run(run_dir).checkpoint(state=False)
     cfg = {k: v for k,v in cfg.items() if k not in _LOCAL}
     cfg['export'] = dict(steps=Run(run_dir).steps(), dtype=str(dtype).replace('torch.', '')) if weights else dict(steps=Run(run_dir).steps(), weights=False)
+    if generator_only and weights:
+        if not any(k.startswith('D.') for k in w): raise GenbookError(f"{run_dir} is not a GAN: only a GAN's generator samples alone")
+        g = 'G_ema.' if any(k.startswith('G_ema.') for k in w) else 'G.'
+        w = {'G.' + k[len(g):]: v for k,v in w.items() if k.startswith(g)}
+        cfg['export'].update(parts='generator', generator='ema' if g == 'G_ema.' else 'raw')
     if cfg.get('dataset'): cfg['data_id'] = data_identity(Run(run_dir).data(data))
     make_dir(dest.parent)
     tmp = shared_mode(tempfile.mkdtemp(dir=dest.parent, prefix='.export_'))

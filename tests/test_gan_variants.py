@@ -122,6 +122,11 @@ def test_ema_generator_samples_unless_raw_is_asked_for(runs, tmp_path):
     assert not np.array_equal(ema, raw) and np.array_equal(ema, draw(out, '--weights', 'ema'))
     ok_json(genbook('export', out, tmp_path/'shared', **c))
     assert sorted(k for k in read_weights(tmp_path/'shared'/WEIGHTS) if k.startswith('G_ema.')) == avg
+    alone = ok_json(genbook('export', out, tmp_path/'alone', '--generator-only', **c))
+    assert alone['export'] == dict(steps=3, dtype='float16', parts='generator', generator='ema')
+    assert sorted(read_weights(tmp_path/'alone'/WEIGHTS)) == sorted('G.' + k[6:] for k in avg)
+    assert np.array_equal(draw(tmp_path/'alone'), draw(tmp_path/'shared'))
+    one_line_error(genbook('sample', tmp_path/'alone', '--out', tmp_path/'y.png', '--weights', 'raw', **c), 'holds its EMA generator alone')
     one_line_error(genbook('sample', runs/'dcgan', '--out', tmp_path/'x.png', '--weights', 'ema', **c), 'has no EMA generator (it was trained without --ema)')
     one_line_error(genbook('train', 'dcgan', 'mnist', '--out', tmp_path/'bad', '--ema', 1.5, **c), 'ema must be a decay between 0 and 1')
     one_line_error(genbook('train', 'vae', 'mnist', '--out', tmp_path/'vae', '--ema', 0.9, **c), '--ema: not an option of the VAE')
