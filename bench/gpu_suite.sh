@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # The report's table on one lent GPU, in a few device calls. What travels in one call is at most 64 MiB, the tracked
-# tree (41 MB with pretrained/) included, and the anime zip alone is 84 MB: it travels in parts, one a call, which are
+# tree included (56 MiB with pretrained/, 9 without: `untrack` keeps it off the calls), and the anime zip alone is 84 MB: it travels in parts, one a call, which are
 # kept on the warm machine and joined and md5-checked there.
 #
+#   bench/gpu_suite.sh untrack             here, first: take pretrained/ (47 MiB of the tree; no call needs it) out of git's
+#                                          index and ignore it locally, so that it stays off the calls; run retrack
+#                                          when the calls are done and before any commit (status says when it is out)
+#   bench/gpu_suite.sh retrack             here, last: pretrained/ back in the index as the last commit has it
 #   bench/gpu_suite.sh prepare             here: wheels (fastai and what it needs beyond PyTorch) and the data,
 #                                          split into .gpu/c1, .gpu/c2, ... (a call each); .gpu/ is ignored by git
 #   bench/gpu_suite.sh stage [--dry-run]   call 1, carrying .gpu/c1: install the wheels, keep MNIST and the first part
@@ -28,7 +32,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
-what=${1:?usage: bench/gpu_suite.sh prepare|stage|run|unpack [--dry-run]}; shift
+what=${1:?usage: bench/gpu_suite.sh untrack|retrack|prepare|stage|stash|run|unpack|prepare-eval|eval [--dry-run]}; shift
 dry=0; if [ "${1:-}" = --dry-run ]; then dry=1; shift; fi
 t0=$(date +%s)
 say() { echo "== $* ($(( $(date +%s) - t0 )) s)"; }
@@ -42,7 +46,20 @@ WHEELS="fastai==2.8.12 fastcore==2.2.41 fastprogress==1.1.6 fastdownload==0.0.8 
 beartype==0.23.1 python-fasthtml==0.14.14 python-multipart==0.0.34 starlette==1.10.0 itsdangerous==2.2.0"
 ALL_RUNS="dcgan_anime dcgan_mnist dcgan_mnist_paper vae_anime vae_mnist vae_mnist_latent50"
 
+EXCLUDE=$(git rev-parse --git-path info/exclude)
+if [ "$what" = untrack ]; then
+  git diff --quiet HEAD -- pretrained || { echo "pretrained/ has changes: commit them first"; exit 1; }
+  git rm -r -q --cached pretrained
+  grep -qx '/pretrained/' "$EXCLUDE" 2>/dev/null || echo '/pretrained/' >> "$EXCLUDE"
+  echo "pretrained/ is out of the index and ignored here: run bench/gpu_suite.sh retrack before any commit"; exit 0
+fi
+if [ "$what" = retrack ]; then
+  if [ -f "$EXCLUDE" ]; then grep -vx '/pretrained/' "$EXCLUDE" > "$EXCLUDE.tmp" || true; mv "$EXCLUDE.tmp" "$EXCLUDE"; fi
+  git reset -q HEAD -- pretrained
+  git diff --quiet HEAD -- pretrained && echo "pretrained/ is back in the index"; exit 0
+fi
 if [ "$what" = prepare ]; then
+  [ -z "$(git ls-files pretrained)" ] || echo "note: pretrained/ is tracked and travels with every call; bench/gpu_suite.sh untrack keeps it off"
   data=${GENBOOK_DATA:-$root/../shared/data}
   rm -rf .gpu; mkdir -p .gpu/c1/whl .gpu/c1/mnist
   for w in $WHEELS; do
@@ -68,7 +85,8 @@ if [ "$what" = prepare ]; then
     echo "call $c carries $(( n / MIB )) MiB (tracked tree $(( tree / MIB )) MiB + .gpu/c$c)"
     [ $n -lt $(( 64 * MIB )) ] || { echo "over 64 MiB"; exit 1; }
   done
-  echo "$i calls: stage carrying .gpu/c1; stash carrying .gpu/c2 ... .gpu/c$((i - 1)), one a call; run carrying .gpu/c$i"
+  if [ $i -gt 2 ]; then echo "$i calls: stage carrying .gpu/c1; stash carrying .gpu/c2 ... .gpu/c$((i - 1)), one a call; run carrying .gpu/c$i"
+  else echo "$i calls: stage carrying .gpu/c1; run carrying .gpu/c$i"; fi
   exit 0
 fi
 
@@ -231,4 +249,4 @@ if [ "$what" = stash ] || [ "$what" = eval ]; then
   say "eval done"
   exit 0
 fi
-echo "unknown step $what: use prepare, stage, run, unpack, prepare-eval, stash or eval"; exit 2
+echo "unknown step $what: use untrack, retrack, prepare, stage, run, unpack, prepare-eval, stash or eval"; exit 2
