@@ -25,9 +25,9 @@ def test_the_report_runs_are_there():
     assert {p.name for p in FOLDERS} >= {'dcgan_mnist', 'dcgan_anime', 'vae_anime'}, [p.name for p in FOLDERS]
 
 
-def test_under_40_mb():
+def test_under_50_mb():
     size = sum(f.stat().st_size for f in PRETRAINED.rglob('*') if f.is_file())
-    assert size < 40e6, size
+    assert size < 50e6, size
 
 
 @pytest.mark.parametrize('run', FOLDERS, ids=lambda p: p.name)
