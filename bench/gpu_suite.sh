@@ -11,7 +11,8 @@
 #                                          split into .gpu/c1, .gpu/c2, ... (a call each); .gpu/ is ignored by git
 #   bench/gpu_suite.sh stage [--dry-run]   call 1, carrying .gpu/c1: install the wheels, keep MNIST and the first part
 #                                          of the zip in $GPU_SUITE_WORK, a CUDA smoke test of every command, a check of the
-#                                          shipped digit classifier, the MNIST models' seconds per epoch alone, and
+#                                          shipped digit classifier, the MNIST models' seconds per epoch alone (the VAE's and the
+#                                          DCGAN's also with --compile, as CUDA graphs), and
 #                                          the DCGAN's epoch through genbook.distrib.DataParallel against plain (ddp.json)
 #   bench/gpu_suite.sh stash [--dry-run]   calls 2 to N-1, each carrying one .gpu/cK: keep its part of the zip
 #   bench/gpu_suite.sh run [--dry-run]     call N, carrying the last .gpu/cK: the zip joined and checked, the anime models'
@@ -159,7 +160,7 @@ PY
   say "the digit classifier genbook ships (checked, not trained: the MNIST evaluations use it)"
   "$PY" -m genbook.cli classifier --device $device | tee "$OUT/classifier.json"
   say "MNIST models alone: seconds per epoch"
-  gs times dcgan_mnist vae_mnist cgan_mnist cvae_mnist wgan_mnist --epochs 2 "${steps[@]}"
+  gs times dcgan_mnist vae_mnist cgan_mnist cvae_mnist wgan_mnist vae_mnist_compiled dcgan_mnist_compiled --epochs 2 "${steps[@]}"
   say "the cost of training through DataParallel: the MNIST DCGAN plain, then launched as one process (torchrun)"
   gs ddp dcgan_mnist --epochs 2 "${steps[@]}"
   say "stage done"

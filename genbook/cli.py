@@ -66,7 +66,7 @@ def _cmd_train(a):
             try: opts[k] = _OPTION_TYPES[table[k]['types'][a.model]](v)
             except (ValueError, argparse.ArgumentTypeError) as e: raise GenbookError(f"--{k.replace('_', '-')}: {e}") from None
     return train_run(spec, a.dataset, a.out, epochs=a.epochs, max_steps=a.max_steps, bs=a.bs, lr=a.lr, sched=a.sched, seed=a.seed,
-                     data=a.data, device=a.device, resume=a.resume, precision=a.precision, start_from=a.start_from, **opts)
+                     data=a.data, device=a.device, resume=a.resume, precision=a.precision, start_from=a.start_from, compile=a.compile, **opts)
 
 def _launch(a):
     "`genbook train ... --processes N`: the same command in N processes, through `accelerate launch`; the metrics the run wrote."
@@ -235,6 +235,7 @@ def build_parser()->argparse.ArgumentParser:
     t.add_argument('--resume', action='store_true', help='continue the run in --out from its last checkpoint')
     t.add_argument('--start-from', metavar='DIR', help='start from the latest weights of a run of the same network in DIR, with a fresh optimiser and schedule')
     t.add_argument('--precision', choices=['auto', 'fp32', 'bf16'], help="auto (default: bf16 where the device computes it natively and the model gains from it, else fp32), fp32, or bf16 (autocast; weights, optimiser and losses stay fp32); a resumed run keeps its own")
+    t.add_argument('--compile', action='store_true', help="compile the networks with torch.compile (on a GPU as CUDA graphs, mode reduce-overhead); slower on a CPU (bench/results/compile_cpu.md)")
     t.add_argument('--processes', type=_positive, metavar='N', help='train in N processes on this machine, one per GPU (or on CPU cores), through accelerate launch (default: 1)')
     for k, o in table['options'].items():   # every setting of every model, with its comment as help
         kw = dict(action='store_true') if o['type'] == 'bool' else dict(type=_OPTION_TYPES[o['type']], metavar=k.upper())

@@ -333,6 +333,8 @@ class DCGANModel(GenModel):
     def decode(self, model, z, labels=None): return decode_codes(model, z)
     def latent_dim(self, model): return model.nz
     def evaluate(self, model, fake, data, bs, **options): return dcgan_evaluate(model, fake, data, bs)
+    def compile(self, model, mode='default'):   # the two networks the steps call (the average only samples)
+        for net in (model.G, model.D): net.compile(mode=mode)
     def warm_start(self, model, w):   # a run with an average starts it from the source's, or from its `G`; one without drops it
         avg = {k: v for k,v in w.items() if k.startswith('G_ema.')} or {'G_ema.' + k[2:]: v for k,v in w.items() if k.startswith('G.')}
         return {**{k: v for k,v in w.items() if not k.startswith('G_ema.')}, **(avg if hasattr(model, 'G_ema') else {})}

@@ -90,6 +90,26 @@ def add_missing(
 # %% ../nbs/04a_evaluate.ipynb #5fc03fdd
 DEFAULT_FEATURES = dict(mnist=('mnist',), anime=('inception',))
 
+def _feature_spaces(features, data)->tuple:
+    "The feature spaces asked for (default: the data set's), one clear error for an unknown one or one that does not fit the data."
+    features = tuple(DEFAULT_FEATURES[data.name] if features is None else ([features] if isinstance(features, str) else features))
+    bad = [f for f in features if f not in FEATURES]
+    if bad: raise GenbookError(f"unknown features {bad[0]!r}: use one of {', '.join(FEATURES)}")
+    if data.name != 'mnist' and any(f.startswith('mnist') for f in features): raise GenbookError("mnist features are for digits: use inception for anime runs")
+    return features
+
+def _holds(record:dict, keys:tuple, skipped:list)->bool:
+    "Whether `record` holds the numbers at `keys`: a phase that `update` skips, then named in `skipped`."
+    d = record
+    for k in keys: d = d.get(k) if isinstance(d, dict) else None
+    if d is not None: skipped.append('.'.join(keys))
+    return d is not None
+
+def _iwae_cost(iwae_k:int, n:int):
+    "Say what the IWAE bound will cost before it starts."
+    print(f"the IWAE bound: {iwae_k:,} importance samples on each of {n:,} test images"
+          + (f" (the full protocol, --iwae-k 5000, is {5000 / iwae_k:.0f} times the work)" if iwae_k < 5000 else ''), file=sys.stderr)
+
 def evaluate_run(
     run_dir,               # a run folder with `config.json` and a checkpoint
     features=None,         # feature spaces, from `FEATURES` (default: `mnist` for MNIST runs, `inception` for anime)
@@ -112,10 +132,7 @@ def evaluate_run(
     bce = cfg.get('likelihood') == 'bce'  # the anime VAE's loss, not a likelihood: no bounds
     if gaps_n and bce: raise GenbookError("inference gaps need a likelihood: this run's BCE loss is not one (train with --likelihood logistic)")
     data = run.data(data)
-    features = tuple(DEFAULT_FEATURES[data.name] if features is None else ([features] if isinstance(features, str) else features))
-    bad = [f for f in features if f not in FEATURES]
-    if bad: raise GenbookError(f"unknown features {bad[0]!r}: use one of {', '.join(FEATURES)}")
-    if data.name != 'mnist' and any(f.startswith('mnist') for f in features): raise GenbookError("mnist features are for digits: use inception for anime runs")
+    features = _feature_spaces(features, data)
     if n < 2: raise GenbookError(f"n must be at least 2 samples, got {n}")
     dev = get_device(device)
     model, _, spec = load_run(run, dev, weights)   # the weights, loaded once
@@ -123,26 +140,19 @@ def evaluate_run(
     out = dict(run=str(run_dir), model=cfg.get('model'), dataset=data.name, steps=run.steps(), n=n, seed=seed, device=str(dev), distances={}, latent={})
     raw = bool(cfg.get('ema')) and weights == 'raw'   # the trained generator of a run whose average samples: its own file
     if cfg.get('ema'): out['weights'] = 'raw' if raw else 'ema'
-    old, skipped = (run.evaluation(raw) or {}) if update else {}, []
-    def todo(*keys)->bool:   # whether a phase must run: with `update`, one whose numbers `eval.json` holds is skipped
-        d = old
-        for k in keys: d = d.get(k) if isinstance(d, dict) else None
-        if d is not None: skipped.append('.'.join(keys))
-        return d is None
+    old, skipped = (run.evaluation(raw) or {}) if update else {}, []   # with `update`, the phases whose numbers `eval.json` holds are skipped
     exts = {name: feature_extractor(name, dev) for name in features}
     for name, ext in exts.items():
-        if todo('distances', name): out['distances'][name] = distances_with_floor(fake, data, ext, seed, bs, show)
-        if isinstance(ext, ClassifierFeatures) and 'classifier' not in out and todo('classifier'):
+        if not _holds(old, ('distances', name), skipped): out['distances'][name] = distances_with_floor(fake, data, ext, seed, bs, show)
+        if isinstance(ext, ClassifierFeatures) and 'classifier' not in out and not _holds(old, ('classifier',), skipped):
             clf = ext.clf
             out['classifier'] = dict(test_accuracy=clf.info.get('test_accuracy'), features_id=ext.key, samples=classifier_diagnostics(fake, clf, bs),
                                      real=classifier_diagnostics(real_subset(data, n, seed), clf, bs))
     for name, ext in exts.items():
-        if todo('latent', name): out['latent'][name] = path_lengths(model, spec, ext, seed=seed, bs=bs)
-    if recon_n and todo('reconstruction'): out['reconstruction'] = reconstruction_error(model, spec, data, exts, recon_n, seed, bs, show)
+        if not _holds(old, ('latent', name), skipped): out['latent'][name] = path_lengths(model, spec, ext, seed=seed, bs=bs)
+    if recon_n and not _holds(old, ('reconstruction',), skipped): out['reconstruction'] = reconstruction_error(model, spec, data, exts, recon_n, seed, bs, show)
     if iwae_k is None: iwae_k = 5000 if dev.type == 'cuda' else 500
-    if show and spec.kind == 'vae' and iwae_k and cfg.get('likelihood') != 'bce':
-        print(f"the IWAE bound: {iwae_k:,} importance samples on each of {min(iwae_n, len(data.test)):,} test images"
-              + (f" (the full protocol, --iwae-k 5000, is {5000 / iwae_k:.0f} times the work)" if iwae_k < 5000 else ''), file=sys.stderr)
+    if show and spec.kind == 'vae' and iwae_k and not bce: _iwae_cost(iwae_k, min(iwae_n, len(data.test)))
     if run.generator_only:   # no discriminator: the numbers only it gives stay as the export recorded them
         rec = run.evaluation(raw) or {}
         out['kept'] = [k for k in rec if k not in out and k not in ('seconds', 'updated', 'kept')]

@@ -175,6 +175,9 @@ class GenModel:
     def bf16_gains(self, dataset:str)->bool:
         "Whether bf16 speeds it up on `dataset` where the device computes it natively."
         return True
+    def compile(self, model:nn.Module, mode:str='default'):
+        "Compile its networks in place with `torch.compile` (`mode='reduce-overhead'`: as CUDA graphs); the weights' names stay."
+        model.compile(mode=mode)
 
 def check_start(
     run_dir,        # the run whose latest weights start the new one
@@ -262,6 +265,7 @@ def train_run(
     show:bool=True,           # progress bar and table
     precision:str=None,       # `auto` (default: bf16 where the device computes it natively and the model gains), `fp32` or `bf16`; a resumed run keeps its own
     start_from=None,          # a run of the same network whose latest weights start this one (a fresh optimiser and schedule)
+    compile:bool=False,       # compile the networks (`GenModel.compile`; on CUDA as CUDA graphs); a resumed run may change it
     **kw,                     # any other setting of the model's `config`
 )->dict:
     "Train the model `spec` on `dataset` in the run folder `out` (or resume it); returns the final metrics (also in `metrics.json`). Launched in several processes (`genbook.distrib`), they train it together."
@@ -272,7 +276,7 @@ def train_run(
     prec = None if resume and precision in (None, 'auto') else resolve_precision(precision or 'auto', dev, gains=spec.bf16_gains(dataset))
     given = dict(epochs=epochs, bs=bs, lr=lr, sched=sched, precision=prec, **kw)
     preset = asdict(spec.preset(dataset, **{k: v for k,v in given.items() if v is not None}))   # one clear error for a bad setting
-    cfg = dict(model=spec.name, dataset=dataset, max_steps=max_steps, seed=seed, device=str(dev), processes=n, **given)
+    cfg = dict(model=spec.name, dataset=dataset, max_steps=max_steps, seed=seed, device=str(dev), compile=bool(compile), processes=n, **given)
     if start_from is not None: cfg['start_from'] = str(Path(start_from).expanduser().resolve())
     if isinstance(data, (str, Path)): cfg['data'] = str(data)
     with ExitStack() as held:
@@ -287,6 +291,10 @@ def train_run(
         model = spec.build(c).to(dev)
         if start_from is not None and not resume and rank == 0:   # the other processes get its weights (`DataParallel`)
             load_weights(model, spec.warm_start(model, Run(start_from).checkpoint(state=False)[0]), start_from)
+        if compile:
+            from torch._inductor import config as inductor_config
+            inductor_config.fallback_random = True   # random draws inside the networks (noise, dropout) from torch's seeded generators, as eager: same seeds, same numbers, exact resume
+            spec.compile(model, 'reduce-overhead' if dev.type == 'cuda' else 'default')
         if rank: set_seed(cfg['seed'] + 7919 * rank)   # each process its own noise
         learn = spec.learner(c, dls, model, ds)
         f = lr_schedule(getattr(c, 'sched', 'constant'), c.lr)

@@ -28,10 +28,10 @@ from .data import ImageData, data_identity, find_data
 
 # %% ../nbs/01b_run.ipynb #f1745eee
 WEIGHTS = 'weights.safetensors'            # an exported run's weights (fp16)
-RESUMABLE = ('epochs', 'max_steps', 'device')  # the settings a resumed run may change
+RESUMABLE = ('epochs', 'max_steps', 'device', 'compile')  # the settings a resumed run may change
 EVALUATIONS = {False: 'eval.json', True: 'eval_raw.json'}   # a run's scores, and those of a GAN's trained generator when an average samples
 
-RUN_KEYS = ('model', 'dataset', 'epochs', 'bs', 'sched', 'precision', 'seed', 'max_steps', 'device', 'processes', 'start_from', 'started_at', 'export')
+RUN_KEYS = ('model', 'dataset', 'epochs', 'bs', 'sched', 'precision', 'seed', 'max_steps', 'device', 'compile', 'processes', 'start_from', 'started_at', 'export')
 DATA_KEYS = dict(data='given', data_path='path', data_source='source', n_train='n_train', image_shape='image_shape', bs_per_process='bs_per_process', data_id='id')
 
 def nest_config(
