@@ -315,7 +315,7 @@ def dcgan_evaluate(
     bs:int=500,          # images per batch
     **kw,                # options of other models' evaluations (ignored)
 )->dict:
-    "The DCGAN's numbers for `eval.json`: its discriminator's mean probability of 'real' on fresh samples, on held-out real images and on as many of its training images (`d_train`; far above `d_real`, it has memorised them)."
+    "The DCGAN's numbers for `eval.json`: its discriminator's mean probability of 'real' on fresh samples, on held-out real images and on as many of its training images (`d_train`; far above `d_real`, it has memorised them: `train_gap`)."
     real = data.test[:len(fake)]
     return dict(discriminator=discriminator_prob(model.D, fake, real, bs, train=data.train[:len(real)]))
 

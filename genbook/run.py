@@ -252,7 +252,7 @@ def save_checkpoint(self,
     name = f"step_{state['train_iter']:08d}"
     tmp = shared_mode(tempfile.mkdtemp(dir=folder, prefix='.tmp_'))
     try:
-        save_file(_safe_tensors(model.state_dict()), tmp/'model.safetensors')
+        save_file(_safe_tensors(model.state_dict()), tmp/'model.safetensors'); shared_mode(tmp/'model.safetensors')   # safetensors writes 0600
         torch.save(state, tmp/'state.pt')
         if (folder/name).exists(): shutil.rmtree(folder/name)
         os.replace(tmp, folder/name)
@@ -344,7 +344,7 @@ def export_run(
     make_dir(dest.parent)
     tmp = shared_mode(tempfile.mkdtemp(dir=dest.parent, prefix='.export_'))
     try:
-        if weights: save_file({k: (v.to(dtype) if v.is_floating_point() else v).contiguous() for k,v in w.items()}, tmp/WEIGHTS)
+        if weights: save_file({k: (v.to(dtype) if v.is_floating_point() else v).contiguous() for k,v in w.items()}, tmp/WEIGHTS); shared_mode(tmp/WEIGHTS)
         Run(tmp).write_config(cfg)
         for f in ('history.csv', 'metrics.json', 'curves.png'):
             if (run_dir/f).exists(): shutil.copy2(run_dir/f, tmp/f)
