@@ -154,9 +154,8 @@ def evaluate_run(
     if iwae_k is None: iwae_k = 5000 if dev.type == 'cuda' else 500
     if show and spec.kind == 'vae' and iwae_k and not bce: _iwae_cost(iwae_k, min(iwae_n, len(data.test)))
     if run.generator_only:   # no discriminator: the numbers only it gives stay as the export recorded them
-        rec = run.evaluation(raw) or {}
-        out['kept'] = [k for k in rec if k not in out and k not in ('seconds', 'updated', 'kept')]
-        out.update({k: rec[k] for k in out['kept']})
+        out['kept'] = []
+        out = add_missing(out, {k: v for k,v in (run.evaluation(raw) or {}).items() if k not in ('seconds', 'updated')}, out['kept'])
     else: out.update(spec.evaluate(model, fake, data, bs, iwae_k=iwae_k, iwae_n=iwae_n, gaps_n=gaps_n, show=show))
     out['seconds'] = round(time.perf_counter() - t0, 1)
     if old:

@@ -32,9 +32,13 @@ def pick_generator(
     model,                # a model with its weights loaded
     weights:str='auto',   # one of `WEIGHTS`
     source='the run',     # where the weights come from, for the error
+    alone:str=None,       # the generator an exported GAN holds alone (`genbook.run.Run.generator_only`): the only one it can give
 ):
     "Keep the generator `weights` asks for as the model's `G` and drop the other: one clear error for a model without the average asked for."
     if weights not in WEIGHTS: raise GenbookError(f"unknown weights {weights!r}: use {', '.join(WEIGHTS)}")
+    if alone:
+        if weights not in ('auto', alone): raise GenbookError(f"{source} holds its {'EMA' if alone == 'ema' else 'trained'} generator alone (exported with --generator-only): --weights {weights} needs the whole run")
+        return model
     if not hasattr(model, 'G_ema'):
         if weights == 'ema': raise GenbookError(f"{source} has no EMA generator (it was trained without --ema): use --weights raw")
         return model
@@ -54,14 +58,12 @@ def load_run(
     model = spec.build(spec.settings(cfg))
     w, _ = run.checkpoint(state=False)
     alone = run.generator_only   # an exported GAN's sampling generator, without its discriminator
-    if alone:
-        if weights not in WEIGHTS: raise GenbookError(f"unknown weights {weights!r}: use {', '.join(WEIGHTS)}")
-        if weights not in ('auto', alone): raise GenbookError(f"{run_dir} holds its {'EMA' if alone == 'ema' else 'trained'} generator alone (exported with --generator-only): --weights {weights} needs the whole run")
+    if alone:   # its weights are the sampling generator's alone
         if hasattr(model, 'G_ema'): del model.G_ema
         model.D = None
     try: model.load_state_dict(w)
     except RuntimeError as e: raise GenbookError(f"the checkpoint of {run_dir} does not fit its config.json: {str(e).splitlines()[0]}") from e
-    return (model if alone else pick_generator(model, weights, run_dir)).to(get_device(device)).eval(), cfg, spec
+    return pick_generator(model, weights, run_dir, alone).to(get_device(device)).eval(), cfg, spec
 
 def sample_run(
     run_dir,              # a run folder, or an exported one
