@@ -13,7 +13,6 @@ import platform
 import shutil
 import sys
 import tarfile
-import time
 from pathlib import Path
 
 import torch
@@ -111,13 +110,18 @@ def train_argv(name:str, runs:Path, data:dict, device:str, epochs:int=None, max_
 
 
 def times(work:Path, out:Path, data:dict, device:str, names:list, epochs:int=2, max_steps:int=None):
-    "Seconds per epoch of each model alone on `device`: `epochs` epochs each, one after the other (the first warms up)."
+    "Seconds per epoch of each model alone on `device`: `epochs` epochs each, one after the other (the first warms up); then, for the eager runs, a step through genbook beside the same step in a plain PyTorch loop (`genbook time`)."
     res = json.loads((out/'times.json').read_text()) if (out/'times.json').exists() else {}
     for name in names:
         shutil.rmtree(work/'times'/name, ignore_errors=True)
         _run(train_argv(name, work/'times', data, device, epochs, max_steps))
         t = _epoch_seconds(work/'times'/name)
         t['seconds_per_epoch'] = t['seconds'][-1]
+        if '--compile' not in RUNS[name]:   # its step through genbook beside a plain PyTorch loop of it (`genbook time`)
+            _run(['time', str(work/'times'/name), '--device', device, *(['--steps', '2', '--rounds', '1', '--warmup', '1'] if max_steps else ['--steps', '50'])])
+            t['timing'] = json.loads((work/'times'/name/'timing.json').read_text())
+            print(f"{name}: a step takes {1e3 * t['timing']['genbook_s']:.2f} ms through genbook, {1e3 * t['timing']['plain_s']:.2f} ms in a plain "
+                  f"PyTorch loop (genbook at {t['timing']['speed']:.2f} of its speed)", flush=True)
         res[name] = t
         print(f"{name}: seconds of each epoch {t['seconds']}", flush=True)
     out.mkdir(parents=True, exist_ok=True)

@@ -12,7 +12,9 @@
 #   bench/gpu_suite.sh stage [--dry-run]   call 1, carrying .gpu/c1: install the wheels, keep MNIST and the first part
 #                                          of the zip in $GPU_SUITE_WORK, a CUDA smoke test of every command, a check of the
 #                                          shipped digit classifier, the MNIST models' seconds per epoch alone (the VAE's and the
-#                                          DCGAN's also with --compile, as CUDA graphs), and
+#                                          DCGAN's also with --compile, as CUDA graphs), each eager model's step through
+#                                          genbook beside a plain PyTorch loop of it (genbook time), the plain loop of
+#                                          the MNIST VAE and DCGAN eager and as CUDA graphs (bench_compile.py), and
 #                                          the DCGAN's epoch through genbook.distrib.DataParallel against plain (ddp.json)
 #   bench/gpu_suite.sh stash [--dry-run]   calls 2 to N-1, each carrying one .gpu/cK: keep its part of the zip
 #   bench/gpu_suite.sh run [--dry-run]     call N, carrying the last .gpu/cK: the zip joined and checked, the anime models'
@@ -161,6 +163,9 @@ PY
   "$PY" -m genbook.cli classifier --device $device | tee "$OUT/classifier.json"
   say "MNIST models alone: seconds per epoch"
   gs times dcgan_mnist vae_mnist cgan_mnist cvae_mnist wgan_mnist vae_mnist_compiled dcgan_mnist_compiled --epochs 2 "${steps[@]}"
+  say "the plain PyTorch loop of the MNIST VAE and DCGAN, eager and compiled (CUDA graphs on a GPU)"
+  if [ $dry = 1 ]; then cmp=(--steps 3 --repeats 1 --mode default); else cmp=(--mode reduce-overhead); fi
+  "$PY" bench/bench_compile.py --device $device --threads 1 "${cmp[@]}" --out "$OUT/compile_$device.md" | tee "$OUT/compile_$device.log"
   say "the cost of training through DataParallel: the MNIST DCGAN plain, then launched as one process (torchrun)"
   gs ddp dcgan_mnist --epochs 2 "${steps[@]}"
   say "stage done"

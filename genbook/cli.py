@@ -139,6 +139,10 @@ def _cmd_pretrained(a):
     out = fetch_pretrained(a.name, a.out, file=a.file)
     return dict(name=a.name, out=str(out), model=Run(out).config.get('model'), steps=Run(out).steps())
 
+def _cmd_time(a):
+    from genbook.steptime import time_steps
+    return time_steps(a.run, steps=a.steps, rounds=a.rounds, warmup=a.warmup, device=a.device)
+
 def _cmd_compare(a):
     from genbook.compare import compare_runs
     md = compare_runs(a.runs, a.out)
@@ -294,6 +298,15 @@ def build_parser()->argparse.ArgumentParser:
     r.add_argument('--out', metavar='DIR', help='the run folder to make (must not exist)')
     r.add_argument('--file', metavar='ZIP', help='the release file, already downloaded (default: download it; $GENBOOK_PRETRAINED_URL overrides where from)')
     r.set_defaults(func=_cmd_pretrained)
+
+    m = sub.add_parser('time', help="a run's training step through genbook and through a plain PyTorch loop",
+                       description="Time a training step of a run's model (its batch size, precision and memory format) through genbook's learner and through a plain PyTorch loop of the same step, in interleaved rounds on one device, on random images of the run's size; writes DIR/timing.json (the comparison's time column splits the run's time into the model's and the framework's with it) and prints it.")
+    m.add_argument('run', metavar='DIR', help='run folder written by genbook train')
+    m.add_argument('--steps', type=_positive, default=20, help='timed steps a round (default: 20)')
+    m.add_argument('--rounds', type=_positive, default=3, help="rounds of each path, interleaved; the medians count (default: 3)")
+    m.add_argument('--warmup', type=_positive, default=3, help='untimed steps at the start of each round (default: 3)')
+    m.add_argument('--device', default='auto', help='auto, cpu, cuda, cuda:N or mps (default: auto)')
+    m.set_defaults(func=_cmd_time)
 
     c = sub.add_parser('compare', help='the comparison report of several runs', description="Write the report's comparison tables (MNIST and anime, GAN and VAE) with sample grids and curves, as Markdown and HTML.")
     c.add_argument('runs', nargs='+', metavar='DIR', help='run folders written by genbook train (and genbook eval)')

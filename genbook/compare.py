@@ -35,7 +35,7 @@ def run_summary(
     if cfg.get('model') not in MODELS or cfg.get('dataset') not in ('mnist', 'anime'):
         raise GenbookError(f"{run.path}/config.json names model {cfg.get('model')!r} on {cfg.get('dataset')!r}: the report compares {', '.join(MODELS)} on mnist and anime")
     return dict(run=str(run.path), name=run.name, model=cfg['model'], kind=MODELS[cfg['model']].kind, dataset=cfg['dataset'], config=cfg,
-                metrics=run.metrics(), eval=run.evaluation(), figures=_figures(run.path))
+                metrics=run.metrics(), eval=run.evaluation(), timing=run.timing(), figures=_figures(run.path))
 
 # %% ../nbs/05_compare.ipynb #d0c13cc9
 def _f(v, nd=3)->str:
@@ -67,6 +67,14 @@ def _where(m:dict, c:dict=None)->str:
     n = m.get('processes', 1)
     return f"{m.get('device', '?')}" + (f" x {n} processes" if n > 1 else '') + ('' if c is None else f", batch {c.get('bs', '?')}" + (f" ({c['bs_per_process']} a process)" if n > 1 and 'bs_per_process' in c else ''))
 
+def _split(s:dict, spe:float)->str:
+    "The model's own share of 50 epochs (a plain PyTorch loop of the same step, `timing.json`), where it was timed on the run's kind of device."
+    t, dev = s.get('timing') or {}, str(s['metrics'].get('device', '?')).split(':')[0]
+    if not t: return f"; the model alone not timed (genbook time on {dev})"
+    ratio = f"genbook at {t['speed']:.2f} of a plain PyTorch loop's speed on {t['device_name']}, {t['precision']}, batch {t['bs']}"
+    if t['device'] != dev: return f"; the model alone not timed on {dev} ({ratio})"
+    return f"; the model alone ≈{spe * 50 * t['speed']:.0f} s ({ratio})"
+
 def _time_cell(s:dict)->str:
     m, c = s['metrics'], s['config']
     spe, ep = m.get('seconds_per_epoch'), m.get('epochs')
@@ -75,8 +83,9 @@ def _time_cell(s:dict)->str:
         if not m.get('seconds'): return 'not measured'
         if not ep: return f"{m['seconds']:.0f} s for {m.get('steps', '?')} steps (no full epoch)"
         return f"≈{m['seconds'] / ep * 50:.0f} s estimated from {m.get('steps', '?')} steps ({m['seconds']:.0f} s for {ep:g} epochs; {cond})"
-    if ep is not None and ep >= 50: return f"{spe * 50:.0f} s ({spe:.1f} s/epoch over {ep:g} epochs; {cond})"
-    return f"≈{spe * 50:.0f} s estimated ({spe:.1f} s/epoch over {ep:g} epoch(s); {cond})"
+    over = '? epochs' if ep is None else _plural(int(ep), 'epoch') if ep == int(ep) else f"{ep:g} epochs"
+    if ep is not None and ep >= 50: return f"{spe * 50:.0f} s ({spe:.1f} s/epoch over {over}; {cond})" + _split(s, spe)
+    return f"≈{spe * 50:.0f} s estimated ({spe:.1f} s/epoch over {over}; {cond})" + _split(s, spe)
 
 def _quality_cell(s:dict)->str:
     ev = s['eval']

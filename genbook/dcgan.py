@@ -8,8 +8,8 @@ Docs: https://genbook.github.io/genbook/dcgan.html.md"""
 __all__ = ['MNIST', 'ANIME', 'PRESETS', 'ARCHS', 'STATS', 'PANELS', 'MODEL', 'd_loss', 'g_loss', 'DCGANConfig', 'tf28_generator',
            'tf28_discriminator', 'dcgan64_generator', 'dcgan64_discriminator', 'init_weights', 'add_ema', 'generator',
            'DCGAN', 'decode_codes', 'sample_images', 'd_step', 'generator_loss', 'g_step', 'make_optimizers',
-           'DCGANTrainer', 'GeneratorLoss', 'gan_callbacks', 'dcgan_learner', 'dcgan_evaluate', 'DCGANModel',
-           'train_dcgan']
+           'DCGANTrainer', 'GeneratorLoss', 'gan_callbacks', 'dcgan_learner', 'plain_gan_step', 'dcgan_evaluate',
+           'DCGANModel', 'train_dcgan']
 
 # %% ../nbs/02_dcgan.ipynb #9c68a9a7
 import copy
@@ -22,7 +22,7 @@ from fastai.callback.core import Callback, CancelValidException
 from fastai.callback.core import TrainEvalCallback
 
 from .augment import check_policy, diff_augment
-from .callbacks import EMA, Autocast
+from .callbacks import EMA, Autocast, Averager
 from .core import GenbookError, bf16_autocast, eval_mode, model_device, to_uint8
 from .loaders import image_dls
 from .fit import GenModel, train_run
@@ -308,6 +308,37 @@ def dcgan_learner(
     return GenLearner(dls, model, make_optimizers(model, cfg), loss_func=GeneratorLoss(model, bf16, cfg.diffaugment),
                       cbs=[DCGANTrainer(bf16, cfg.diffaugment), *gan_callbacks(cfg)])
 
+def plain_gan_step(
+    c:DCGANConfig,      # the run's settings (precision, memory format, `ema`, `diffaugment`, optimisers)
+    model:DCGAN,        # the networks (a conditional GAN's too), on their device
+    d_fn=None,          # the discriminator's step `(model, opt, x, fake, y)` (default: `d_step`)
+    g_fn=None,          # the generator's loss `(fake, y)` (default: `generator_loss`)
+    g_every:int=1,      # a generator step every `g_every` batches (a WGAN's `n_critic`)
+):
+    "A GAN's training step in plain PyTorch, as its learner trains it (`DCGANTrainer`, `Autocast`, `EMA`): a function of a batch `(x,)` or `(x, y)`."
+    opt, bf16, aug = make_optimizers(model, c), c.precision == 'bf16', c.diffaugment
+    d_fn = d_fn or (lambda m, o, x, fake, y: d_step(m, o, x, fake, bf16, y=y, augment=aug))
+    g_fn = g_fn or (lambda fake, y: generator_loss(model, fake, bf16, y=y, augment=aug))
+    avg = Averager(model.G_ema, model.G, c.ema) if c.ema else (lambda: None)
+    if c.channels_last: model.to(memory_format=torch.channels_last)
+    i = 0
+    def step(x, *y):
+        nonlocal i
+        if c.channels_last: x = x.contiguous(memory_format=torch.channels_last)
+        with bf16_autocast(x, bf16):   # the learner's region: the forward pass and the discriminator's step
+            fake = model.G(torch.randn(x.shape[0], model.nz, device=x.device), *y)
+            d_fn(model, opt['D'], x, fake, y[0] if y else None)
+        i += 1
+        if i % g_every: return
+        model.D.requires_grad_(False)
+        loss = g_fn(fake.float(), y[0] if y else None)
+        loss.backward()
+        opt['G'].step()
+        opt['G'].zero_grad(set_to_none=True)
+        model.D.requires_grad_(True)
+        avg()
+    return step
+
 def dcgan_evaluate(
     model:DCGAN,         # the trained networks
     fake:torch.Tensor,   # its samples, uint8 `(N, C, H, W)`
@@ -335,6 +366,7 @@ class DCGANModel(GenModel):
     def evaluate(self, model, fake, data, bs, **options): return dcgan_evaluate(model, fake, data, bs)
     def compile(self, model, mode='default'):   # the two networks the steps call (the average only samples)
         for net in (model.G, model.D): net.compile(mode=mode)
+    def plain_step(self, c, model): return plain_gan_step(c, model)
     def warm_start(self, model, w):   # a run with an average starts it from the source's, or from its `G`; one without drops it
         avg = {k: v for k,v in w.items() if k.startswith('G_ema.')} or {'G_ema.' + k[2:]: v for k,v in w.items() if k.startswith('G.')}
         return {**{k: v for k,v in w.items() if not k.startswith('G_ema.')}, **(avg if hasattr(model, 'G_ema') else {})}

@@ -178,6 +178,9 @@ class GenModel:
     def compile(self, model:nn.Module, mode:str='default'):
         "Compile its networks in place with `torch.compile` (`mode='reduce-overhead'`: as CUDA graphs); the weights' names stay."
         model.compile(mode=mode)
+    def plain_step(self, c, model:nn.Module):
+        "Its training step in plain PyTorch, without fastai: a function of one batch of its loaders that trains `model` (settings `c`: precision, memory format, optimisers) as its learner does (`genbook.steptime` times the two side by side)."
+        raise NotImplementedError
 
 def check_start(
     run_dir,        # the run whose latest weights start the new one

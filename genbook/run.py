@@ -113,6 +113,10 @@ class Run:
         "`eval.json`; with `raw`, `eval_raw.json`: the scores of a GAN's trained generator beside its average's (`genbook eval --weights raw`)."
         return _read_json(self.path/EVALUATIONS[raw], 'run genbook eval again') or {}
     def write_evaluation(self, ev:dict, raw:bool=False): write_json(self.path/EVALUATIONS[raw], ev)
+    def timing(self)->dict:
+        "`timing.json`: a training step's seconds through genbook and through a plain PyTorch loop (`genbook.steptime.time_steps`)."
+        return _read_json(self.path/'timing.json', 'run genbook time again', dict(speed=float, device=str, device_name=str, precision=str, bs=int)) or {}
+    def write_timing(self, t:dict): write_json(self.path/'timing.json', t)
 
     def history(self)->list:
         "The rows of `history.csv`, as dicts of floats."

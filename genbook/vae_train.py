@@ -6,13 +6,16 @@ Docs: https://genbook.github.io/genbook/vae_train.html.md"""
 
 # %% auto #0
 __all__ = ['PANELS', 'NETWORK', 'MODEL', 'test_stat', 'vae_stats', 'VAEStats', 'vae_optimizers', 'vae_learner', 'vae_summary',
-           'vae_evaluate', 'VAEModel', 'train_vae']
+           'vae_evaluate', 'plain_vae_step', 'VAEModel', 'train_vae']
 
 # %% ../nbs/03a_vae_train.ipynb #8c422dc5
 import torch
 from fastai.callback.core import Callback, CancelValidException
 
+from fastai.torch_core import to_float
+
 from .callbacks import Autocast
+from .core import bf16_autocast
 from .loaders import image_dls
 from .fit import GenModel, train_run
 from .learner import GenLearner, Optimizers
@@ -117,6 +120,21 @@ def vae_evaluate(
     if gaps_n > 0: out['gaps'] = inference_gaps(model, data.test, n=gaps_n, labels=labels, phase='inference gaps' if show else None)
     return dict(vae=out)
 
+def plain_vae_step(
+    c:VAEConfig,    # the run's settings (precision, `lr`)
+    model:VAE,      # the model (a conditional VAE too), on its device
+):
+    "A VAE's training step in plain PyTorch, as `vae_learner` trains it (`Autocast` in bf16, `VAELoss`, Adam): a function of a batch `(x, x)` or `(x, y, x)`."
+    opt, loss_fn, bf16 = vae_optimizers(model, c.lr)['vae'], VAELoss(model), c.precision == 'bf16'
+    if bf16: model.to(memory_format=torch.channels_last)
+    def step(*b):
+        if bf16: b = tuple(t.contiguous(memory_format=torch.channels_last) if t.dim() == 4 else t for t in b)
+        with bf16_autocast(b[0], bf16): pred = model(*b[:-1])
+        loss_fn(to_float(pred), b[-1]).backward()
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+    return step
+
 class VAEModel(GenModel):
     "The VAE as a genbook model: images as `(x, x)` pairs, fastai's usual step on the negative ELBO, samples decoded from the prior."
     name, title, kind = 'vae', 'VAE', 'vae'
@@ -133,6 +151,7 @@ class VAEModel(GenModel):
     def evaluate(self, model, fake, data, bs, **options): return vae_evaluate(model, fake, data, bs, **options)
     def summary(self, c, data): return vae_summary(c, data)
     def bf16_gains(self, dataset): return dataset != 'mnist'   # the MNIST networks are too small to gain (`bench/bench_precision.py`)
+    def plain_step(self, c, model): return plain_vae_step(c, model)
 
 MODEL = VAEModel()
 

@@ -18,7 +18,7 @@ from fastai.callback.core import Callback, CancelValidException, TrainEvalCallba
 
 from .augment import diff_augment
 from .core import GenbookError, bf16_autocast
-from .dcgan import DCGANConfig, DCGANModel, gan_callbacks, init_weights, make_optimizers
+from .dcgan import DCGANConfig, DCGANModel, gan_callbacks, init_weights, make_optimizers, plain_gan_step
 from .fit import train_run
 from .learner import GenLearner
 from .metrics import discriminator_prob
@@ -174,6 +174,10 @@ class WGANModel(DCGANModel):
     def learner(self, c, dls, model, data): return wgan_learner(c, dls, model)
     def stats(self, c): return STATS
     def evaluate(self, model, fake, data, bs, **options): return wgan_evaluate(model, fake, data, bs)
+    def plain_step(self, c, model):   # a critic step on every batch, the generator's on every `n_critic`-th
+        bf16, loss = c.precision == 'bf16', CriticLoss(model, c.precision == 'bf16', c.diffaugment)
+        return plain_gan_step(c, model, d_fn=lambda m, o, x, fake, y: critic_step(m, o, x, fake, c.gp, bf16, c.diffaugment),
+                              g_fn=lambda fake, y: loss(fake, None), g_every=c.n_critic)
 
 MODEL = WGANModel()
 

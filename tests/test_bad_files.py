@@ -13,6 +13,8 @@ TOP_LEVEL = [[1, 2], 'text', 3.5, None, True]   # valid JSON, but not an object
 def trained(tmp_path_factory):
     d = tmp_path_factory.mktemp('trained')
     ok_json(genbook('train', 'dcgan', 'mnist', '--out', d/'run', '--max-steps', 2, '--bs', 16, '--device', 'cpu', cache=d/'cache'))
+    t = ok_json(genbook('time', d/'run', '--steps', 1, '--rounds', 1, '--warmup', 1, '--device', 'cpu', cache=d/'cache'))
+    assert (t['bs'], t['device'], json.loads((d/'run'/'timing.json').read_text())) == (16, 'cpu', t)
     return d/'run'
 
 
@@ -30,11 +32,14 @@ CASES = ([('config.json', v, 'is corrupt (a JSON', ('sample', 'resume', 'eval', 
          [('checkpoints/latest.json', v, 'is corrupt (a JSON', ('sample', 'resume', 'eval', 'latent', 'export')) for v in TOP_LEVEL] +
          [('metrics.json', v, 'is corrupt (a JSON', ('compare',)) for v in TOP_LEVEL] +
          [('eval.json', v, 'is corrupt (a JSON', ('compare',)) for v in TOP_LEVEL] +
+         [('timing.json', v, 'is corrupt (a JSON', ('compare',)) for v in TOP_LEVEL] +
          [('config.json', {'model': None}, "is corrupt ('model' is None)", ('sample', 'resume', 'eval', 'latent', 'export', 'compare')),
           ('config.json', {'model': 3}, "is corrupt ('model' is 3)", ('sample', 'resume', 'eval', 'latent', 'export', 'compare')),
           ('config.json', {'model': 'dcgan9'}, "model 'dcgan9'", ('sample', 'eval', 'latent', 'compare')),
           ('config.json', {'settings': 3}, "is corrupt ('settings' and 'data' must be objects)", ('sample', 'resume')),   # the same reader as every command's
           ('config.json', {'data': 'here'}, "is corrupt ('settings' and 'data' must be objects)", ('eval', 'export')),
+          ('timing.json', {'speed': None}, "is corrupt ('speed' is None)", ('compare',)),
+          ('timing.json', {'bs': '16'}, "is corrupt ('bs' is '16')", ('compare',)),
           ('checkpoints/latest.json', {'dir': None}, "is corrupt ('dir' is None)", ('sample', 'resume', 'eval', 'export')),
           ('checkpoints/latest.json', {'epoch': '0'}, "is corrupt ('epoch' is '0')", ('sample', 'resume', 'eval')),
           ('checkpoints/latest.json', {'dir': 'step_00000009'}, 'points at step_00000009, which is not there', ('sample', 'resume', 'eval', 'export'))])
