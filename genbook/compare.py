@@ -67,7 +67,7 @@ def _where(m:dict, c:dict=None)->str:
     n = m.get('processes', 1)
     return f"{m.get('device', '?')}" + (f" x {n} processes" if n > 1 else '') + ('' if c is None else f", batch {c.get('bs', '?')}" + (f" ({c['bs_per_process']} a process)" if n > 1 and 'bs_per_process' in c else ''))
 
-def _split(s:dict, spe:float)->str:
+def _model_share(s:dict, spe:float)->str:
     "The model's own share of 50 epochs (a plain PyTorch loop of the same step, `timing.json`), where it was timed on the run's kind of device."
     t, dev = s.get('timing') or {}, str(s['metrics'].get('device', '?')).split(':')[0]
     if not t: return f"; the model alone not timed (genbook time on {dev})"
@@ -84,8 +84,8 @@ def _time_cell(s:dict)->str:
         if not ep: return f"{m['seconds']:.0f} s for {m.get('steps', '?')} steps (no full epoch)"
         return f"≈{m['seconds'] / ep * 50:.0f} s estimated from {m.get('steps', '?')} steps ({m['seconds']:.0f} s for {ep:g} epochs; {cond})"
     over = '? epochs' if ep is None else _plural(int(ep), 'epoch') if ep == int(ep) else f"{ep:g} epochs"
-    if ep is not None and ep >= 50: return f"{spe * 50:.0f} s ({spe:.1f} s/epoch over {over}; {cond})" + _split(s, spe)
-    return f"≈{spe * 50:.0f} s estimated ({spe:.1f} s/epoch over {over}; {cond})" + _split(s, spe)
+    if ep is not None and ep >= 50: return f"{spe * 50:.0f} s ({spe:.1f} s/epoch over {over}; {cond})" + _model_share(s, spe)
+    return f"≈{spe * 50:.0f} s estimated ({spe:.1f} s/epoch over {over}; {cond})" + _model_share(s, spe)
 
 def _quality_cell(s:dict)->str:
     ev = s['eval']
