@@ -35,7 +35,7 @@ def test_ctrl_c_stops_every_process_after_one_saved_step(tmp_path):
     log = tmp_path/'stderr.txt'
     with open(log, 'w') as f:
         p = subprocess.Popen([sys.executable, '-m', 'genbook.cli', 'train', 'vae', 'mnist', '--out', str(out), '--processes', '2', '--bs', '32',
-                              '--max-steps', '100000', '--device', 'cpu'], stdout=subprocess.DEVNULL, stderr=f, env=e, start_new_session=True)
+                              '--max-steps', '100000', '--epochs', '1000', '--device', 'cpu'], stdout=subprocess.DEVNULL, stderr=f, env=e, start_new_session=True)   # far longer than the test: only the Ctrl-C ends it
     try:
         t0 = time.time()
         while '\nepoch' not in log.read_text() and p.poll() is None and time.time() - t0 < 300: time.sleep(0.2)   # the progress table's header: training starts
