@@ -51,7 +51,7 @@ def test_a_training_step_reads_nothing_back(name, settings, counting, tmp_path):
             learn.add_cb(counting)
             return learn
     data = mnist_sample()
-    steps = 120
+    steps = 60
     m = train_run(Counted(), 'mnist', tmp_path/'run', max_steps=steps, bs=8, data=data, device='cpu', precision='fp32', show=True, **settings)
     assert m['steps'] == steps
     assert counting.n <= 0.1 * steps, (counting.n, counting.where)
