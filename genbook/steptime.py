@@ -55,14 +55,14 @@ class _Clock(Callback):
 
 # %% ../nbs/04b_steptime.ipynb #e7d8234b
 def genbook_round(spec:GenModel, c, data:ImageData, dev:torch.device, warmup:int, n:int, seed:int=0)->float:
-    "Seconds a step of `spec`'s learner takes inside `fit_run`, with every run callback (steps `warmup + 1` to `warmup + n`)."
+    "Seconds a step of `spec`'s learner takes inside `fit_run`, with every run callback that works in a step (steps `warmup + 1` to `warmup + n`)."
     dls = spec.dls(data, c, seed, dev)
     set_seed(seed)
     learn = spec.learner(c, dls, spec.build(c).to(dev), data)
     clock = _Clock(warmup, n)   # one step more than it times: the last step's end is where the run stops, before the clock reads it
     with tempfile.TemporaryDirectory() as d:
         run = Run(Path(d)/'run').start(dict(model=spec.name))
-        fit_run(learn, run, 1, spec.stats(c), spec.sample, max_steps=warmup + n + 1, show=False, panels=spec.panels, seed=seed, cbs=[clock], grid=spec.grid)
+        fit_run(learn, run, 1, spec.stats(c), None, max_steps=warmup + n + 1, show=False, panels=spec.panels, seed=seed, cbs=[clock])   # no sample grid: drawn once an epoch, it does nothing in a step
     return clock.seconds / n
 
 def plain_round(spec:GenModel, c, data:ImageData, dev:torch.device, warmup:int, n:int, seed:int=0)->float:
