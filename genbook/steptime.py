@@ -59,10 +59,10 @@ def genbook_round(spec:GenModel, c, data:ImageData, dev:torch.device, warmup:int
     dls = spec.dls(data, c, seed, dev)
     set_seed(seed)
     learn = spec.learner(c, dls, spec.build(c).to(dev), data)
-    clock = _Clock(warmup, n)   # one step more than it times: the last step's end is where the run stops, before the clock reads it
+    clock = _Clock(warmup, n)
     with tempfile.TemporaryDirectory() as d:
         run = Run(Path(d)/'run').start(dict(model=spec.name))
-        fit_run(learn, run, 1, spec.stats(c), None, max_steps=warmup + n + 1, show=False, panels=spec.panels, seed=seed, cbs=[clock])   # no sample grid: drawn once an epoch, it does nothing in a step
+        fit_run(learn, run, 1, spec.stats(c), None, max_steps=warmup + n + 1, show=False, panels=spec.panels, seed=seed, cbs=[clock])   # a step more: the run stops at the last step's end, before the clock reads it; no sample grid (drawn once an epoch)
     return clock.seconds / n
 
 def plain_round(spec:GenModel, c, data:ImageData, dev:torch.device, warmup:int, n:int, seed:int=0)->float:

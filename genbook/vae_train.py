@@ -14,7 +14,7 @@ from fastai.callback.core import Callback, CancelValidException
 
 from fastai.torch_core import to_float
 
-from .callbacks import Autocast
+from .callbacks import Autocast, channels_last
 from .core import bf16_autocast
 from .loaders import image_dls
 from .fit import GenModel, train_run
@@ -128,7 +128,7 @@ def plain_vae_step(
     opt, loss_fn, bf16 = vae_optimizers(model, c.lr)['vae'], VAELoss(model), c.precision == 'bf16'
     if bf16: model.to(memory_format=torch.channels_last)
     def step(*b):
-        if bf16: b = tuple(t.contiguous(memory_format=torch.channels_last) if t.dim() == 4 else t for t in b)
+        if bf16: b = channels_last(b)
         with bf16_autocast(b[0], bf16): pred = model(*b[:-1])
         loss_fn(to_float(pred), b[-1]).backward()
         opt.step()

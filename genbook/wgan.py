@@ -175,7 +175,8 @@ class WGANModel(DCGANModel):
     def stats(self, c): return STATS
     def evaluate(self, model, fake, data, bs, **options): return wgan_evaluate(model, fake, data, bs)
     def plain_step(self, c, model):   # a critic step on every batch, the generator's on every `n_critic`-th
-        bf16, loss = c.precision == 'bf16', CriticLoss(model, c.precision == 'bf16', c.diffaugment)
+        bf16 = c.precision == 'bf16'
+        loss = CriticLoss(model, bf16, c.diffaugment)
         return plain_gan_step(c, model, d_fn=lambda m, o, x, fake, y: critic_step(m, o, x, fake, c.gp, bf16, c.diffaugment),
                               g_fn=lambda fake, y: loss(fake, None), g_every=c.n_critic)
 
