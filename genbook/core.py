@@ -24,7 +24,6 @@ import numpy as np
 import torch
 from fastprogress.fastprogress import ConsoleProgressBar, progress_bar
 from PIL import Image
-from torchvision.utils import make_grid
 
 # %% ../nbs/00_core.ipynb #ec6bb0f9
 class GenbookError(Exception):
@@ -222,9 +221,15 @@ def image_grid(
     "One `(H, W, C)` uint8 array showing the batch `x` as a grid."
     x = to_uint8(x, lo, hi)
     if x.ndim == 3: x = x[:, None]
-    if nrow is None: nrow = max(1, int(np.ceil(np.sqrt(len(x)))))
-    g = make_grid(x, nrow=nrow, padding=pad, pad_value=255).permute(1, 2, 0)
-    return g[..., :x.shape[1]].numpy()
+    n, c, h, w = x.shape
+    if n == 1: return x[0].permute(1, 2, 0).contiguous().numpy()   # one image: itself, unpadded (as `make_grid` gives it)
+    if nrow is None: nrow = max(1, int(np.ceil(np.sqrt(n))))
+    cols = min(nrow, n); rows = -(-n // cols)
+    g = torch.full((rows * (h + pad) + pad, cols * (w + pad) + pad, c), 255, dtype=torch.uint8)   # torchvision's `make_grid` layout, without importing torchvision (a second a process)
+    for i, im in enumerate(x):
+        r, k = divmod(i, cols)
+        g[pad + r * (h + pad):][:h, pad + k * (w + pad):][:, :w] = im.permute(1, 2, 0)
+    return g.numpy()
 
 # %% ../nbs/00_core.ipynb #abd6f977
 def save_grid(

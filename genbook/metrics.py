@@ -16,8 +16,6 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torchmetrics.image.fid import FrechetInceptionDistance
-from torchmetrics.image.kid import KernelInceptionDistance
 
 from .core import GenbookError, eval_mode, model_device
 from .data import ImageData
@@ -42,6 +40,7 @@ def fid_from_features(
     fake:torch.Tensor,  # features of generated images `(M, d)`
 )->float:
     "Fréchet distance between the Gaussians fitted to `real` and `fake` (torchmetrics, in float64)."
+    from torchmetrics.image.fid import FrechetInceptionDistance   # here, not at the top: torchmetrics' image package imports torchvision (a second), which training never needs
     _check_features(real, fake)
     m = FrechetInceptionDistance(feature=_GivenFeatures(real.shape[1]))
     m.update(real.double(), real=True)
@@ -56,6 +55,7 @@ def kid_from_features(
     seed:int=0,            # seed of the subsets
 )->tuple:
     "Kernel distance (mean, std over subsets) between `real` and `fake` (torchmetrics)."
+    from torchmetrics.image.kid import KernelInceptionDistance
     _check_features(real, fake)
     with warnings.catch_warnings():
         warnings.filterwarnings('ignore', message='.*will save all extracted features')
