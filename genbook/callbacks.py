@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 import torch
-from fastai.callback.core import Callback, CancelFitException
+from fastai.callback.core import CancelFitException
 from fastai.callback.progress import ProgressCallback
 from fastai.callback.schedule import SchedCos, SchedNo, combine_scheds
 from fastai.learner import Recorder
@@ -24,10 +24,11 @@ from fastprogress.fastprogress import format_time
 
 from .core import GenbookError, atomic_path, rng_state, save_grid, set_rng_state
 from .distrib import gather, world
+from .learner import GenCallback
 from .run import Run
 
 # %% ../nbs/01e_callbacks.ipynb #889daf38
-class StatefulCallback(Callback):
+class StatefulCallback(GenCallback):
     "A callback whose state is saved in checkpoints (plain numbers, strings, lists and dicts)."
     def get_state(self)->dict: raise NotImplementedError
     def set_state(self, st:dict): raise NotImplementedError
@@ -106,7 +107,7 @@ class History(StatefulCallback):
         self.rows, self.sums, self.counts, self.n, self.seconds = st['rows'], st['sums'], st['counts'], st['n'], st['seconds']
 
 # %% ../nbs/01e_callbacks.ipynb #3004a4c4
-class NaNGuard(Callback):
+class NaNGuard(GenCallback):
     "Stop training once a value in `learn.stats` is not finite, before anything is saved; the device is read every `every` steps and at the end of each pass."
     order = Recorder.order - 10
     def __init__(self, every:int=200): self.every = every   # training steps between two reads
@@ -145,7 +146,7 @@ class NaNGuard(Callback):
             except CancelFitException: pass   # already stopping: only `learn.diverged` matters now
 
 # %% ../nbs/01e_callbacks.ipynb #3ccf8c3c
-class StopAt(Callback):
+class StopAt(GenCallback):
     "Cancel the fit after `max_steps` training steps or once `learn.interrupted` is set."
     order, run_valid = 90, False
     def __init__(self, max_steps:int=None): self.max_steps = max_steps
@@ -169,7 +170,7 @@ def lr_schedule(
     if name == 'flat_cos': return combine_scheds([pct_flat, 1 - pct_flat], [SchedNo(lr, lr), SchedCos(lr, lr / div_final)])
     raise GenbookError(f"unknown learning-rate schedule {name!r}: use {' or '.join(SCHEDULES)}")
 
-class LRSchedule(Callback):
+class LRSchedule(GenCallback):
     "Set every optimizer's learning rate before each training step from `sched(steps done / steps in all)`."
     run_valid = False
     def __init__(self, sched): self.sched = sched
@@ -183,7 +184,7 @@ def channels_last(
     "The batch with its images in channels-last memory format (the labels as they are)."
     return tuple(x.contiguous(memory_format=torch.channels_last) if x.dim() == 4 else x for x in batch)
 
-class Autocast(Callback):
+class Autocast(GenCallback):
     "The model's forward pass under bf16 autocast on the loaders' device; predictions leave it in fp32, so the loss is fp32."
     order = 10
     def __init__(self,
@@ -214,7 +215,7 @@ class Averager:
         torch._foreach_lerp_(*self.pairs, 1 - self.decay)
         torch._foreach_copy_(*self.buffer_pairs)
 
-class EMA(Callback):
+class EMA(GenCallback):
     "Keep the submodule `dst` of the model an exponential moving average of the weights of `src` after each optimizer step (`Averager`)."
     order = Recorder.order - 5   # after the step, before the history and the checkpoint read the batch
     def __init__(self,
@@ -239,7 +240,7 @@ class _SkipFirst:
         yield from it
 
 # %% ../nbs/01e_callbacks.ipynb #ac993caf
-class Checkpoint(Callback):
+class Checkpoint(GenCallback):
     "Save the run after every epoch and when it is stopped; restore it to resume."
     order = Recorder.order + 7
     def __init__(self,
@@ -297,7 +298,7 @@ class Checkpoint(Callback):
         if not self.learn.diverged: self.save()
 
 # %% ../nbs/01e_callbacks.ipynb #aa69e3b4
-class SampleGrid(Callback):
+class SampleGrid(GenCallback):
     "Save a grid of samples from fixed noise after every epoch: `samples/epoch_NNN.png`."
     order = ProgressCallback.order + 10
     def __init__(self,

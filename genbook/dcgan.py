@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from fastai.callback.core import Callback, CancelValidException
+from fastai.callback.core import CancelValidException
 from fastai.callback.core import TrainEvalCallback
 
 from .augment import check_policy, diff_augment
@@ -26,7 +26,7 @@ from .callbacks import EMA, Autocast, Averager
 from .core import GenbookError, bf16_autocast, eval_mode, model_device, to_uint8
 from .loaders import image_dls
 from .fit import GenModel, train_run
-from .learner import GenLearner, Optimizers
+from .learner import GenCallback, GenLearner, Optimizers
 from .metrics import discriminator_prob
 
 # %% ../nbs/02_dcgan.ipynb #fd06bc51
@@ -264,7 +264,7 @@ def make_optimizers(
     return Optimizers(D=adam(model.D), G=adam(model.G))
 
 # %% ../nbs/02_dcgan.ipynb #eefac9e7
-class DCGANTrainer(Callback):
+class DCGANTrainer(GenCallback):
     "Train a `DCGAN` through fastai's step: the discriminator's step after the forward pass, then fastai's loss, backward pass and step for the generator."
     order = TrainEvalCallback.order + 1  # before `Autocast`: its region is still open in `after_pred`
     def __init__(self,

@@ -16,12 +16,12 @@ import sys
 
 import torch
 import torch.distributed as dist
-from fastai.callback.core import Callback
 from fastai.learner import Recorder
 from fastai.torch_core import num_distrib, rank_distrib
 from torch import nn
 
 from .core import GenbookError
+from .learner import GenCallback
 
 # %% ../nbs/01c_distrib.ipynb #3df625ea
 def world()->tuple:
@@ -102,7 +102,7 @@ def gather(obj)->list:
     return out
 
 # %% ../nbs/01c_distrib.ipynb #ae736d46
-class DataParallel(Callback):
+class DataParallel(GenCallback):
     "Train one model in several processes: each takes its share of every batch, gradients are averaged before every optimizer step, and statistics before they are recorded."
     order = Recorder.order - 20   # before `NaNGuard` and `History` read `learn.stats`
     def __init__(self,

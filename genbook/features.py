@@ -20,7 +20,6 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from fastai.callback.core import Callback
 from fastai.callback.schedule import fit_one_cycle  # noqa: F401 (adds Learner.fit_one_cycle)
 from fastai.learner import Learner
 from fastai.metrics import accuracy
@@ -30,6 +29,7 @@ from torch import nn
 
 from .core import ASSETS, GenbookError, atomic_path, cache_dir, get_device, model_device, progress, set_seed, write_json
 from .data import ImageData, load_mnist
+from .learner import GenCallback
 from .loaders import image_dls
 
 # %% ../nbs/01g_features.ipynb #64e29f9f
@@ -126,7 +126,7 @@ def random_shift(
     b, c = torch.arange(B, device=x.device), torch.arange(C, device=x.device)
     return xp[b[:, None, None, None], c[None, :, None, None], iy[:, None, :, None], ix[:, None, None, :]]
 
-class RandomShift(Callback):
+class RandomShift(GenCallback):
     "Apply `random_shift` to every training batch."
     order = 10
     def __init__(self, px:int=2): self.px = px

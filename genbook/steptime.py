@@ -15,11 +15,11 @@ import time
 from pathlib import Path
 
 import torch
-from fastai.callback.core import Callback
 
 from .core import GenbookError, get_device, progress, set_seed
 from .data import ImageData
 from .fit import GenModel, fit_run
+from .learner import GenCallback
 from .models import get_model
 from .run import Run
 
@@ -43,7 +43,7 @@ def _now(dev:torch.device)->float:
     if dev.type == 'cuda': torch.cuda.synchronize(dev)
     return time.perf_counter()
 
-class _Clock(Callback):
+class _Clock(GenCallback):
     "The seconds from the end of training step `warmup` to the end of step `warmup + n`."
     order = 100
     def __init__(self, warmup:int, n:int): self.warmup, self.n, self.k, self.t0, self.seconds = warmup, n, 0, None, None

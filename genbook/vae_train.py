@@ -10,7 +10,7 @@ __all__ = ['PANELS', 'NETWORK', 'MODEL', 'test_stat', 'vae_stats', 'VAEStats', '
 
 # %% ../nbs/03a_vae_train.ipynb #8c422dc5
 import torch
-from fastai.callback.core import Callback, CancelValidException
+from fastai.callback.core import CancelValidException
 
 from fastai.torch_core import to_float
 
@@ -18,7 +18,7 @@ from .callbacks import Autocast, channels_last
 from .core import bf16_autocast
 from .loaders import image_dls
 from .fit import GenModel, train_run
-from .learner import GenLearner, Optimizers
+from .learner import GenCallback, GenLearner, Optimizers
 from .vae import PRESETS, VAE, VAEConfig, VAELoss, decode_codes, evaluate_vae, inference_gaps, iwae_nll, sample_images
 
 # %% ../nbs/03a_vae_train.ipynb #b8da240e
@@ -34,7 +34,7 @@ def vae_stats(
     "The columns a VAE run records in `history.csv`."
     return ['loss', 'recon', 'kl', test_stat(cfg.likelihood)] + (['test_bpd'] if cfg.likelihood == 'logistic' else [])
 
-class VAEStats(Callback):
+class VAEStats(GenCallback):
     "Batch statistics for the run's history; the held-out score after each epoch."
     order = 40
     def __init__(self,

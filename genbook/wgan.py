@@ -14,13 +14,13 @@ from dataclasses import asdict, dataclass
 
 import torch
 import torch.nn as nn
-from fastai.callback.core import Callback, CancelValidException, TrainEvalCallback
+from fastai.callback.core import CancelValidException, TrainEvalCallback
 
 from .augment import diff_augment
 from .core import GenbookError, bf16_autocast
 from .dcgan import DCGANConfig, DCGANModel, gan_callbacks, init_weights, make_optimizers, plain_gan_step
 from .fit import train_run
-from .learner import GenLearner
+from .learner import GenCallback, GenLearner
 from .metrics import discriminator_prob
 from . import dcgan
 
@@ -100,7 +100,7 @@ def critic_step(
     opt.zero_grad(set_to_none=True)
     return dict(loss_C=loss.detach(), wdist=w.detach(), gp=pen.detach())
 
-class WGANTrainer(Callback):
+class WGANTrainer(GenCallback):
     "Train a `WGAN` through fastai's step: a critic step on every batch, and fastai's loss, backward pass and step for the generator on every `n_critic`-th."
     order = TrainEvalCallback.order + 1  # before `Autocast`: its region is still open in `after_pred`
     def __init__(self,

@@ -1,10 +1,15 @@
-"No model reads a value back from the device inside an epoch: each read (`item`, `bool`, `float`, `int`, `tolist`, a format, a copy to the CPU) stops a GPU until its queue is done. The reads of every training step of every model are counted during a fit; at most one in ten steps may read (the progress bar's comment every 50 steps, the NaN guard every 200)."
+"""What a training step costs beside the model, for every model.
+
+No model reads a value back from the device inside an epoch: each read (`item`, `bool`, `float`, `int`, `tolist`, a format, a copy to the CPU) stops a GPU until its queue is done. The reads of every training step of every model are counted during a fit; at most one in ten steps may read (the progress bar's comment every 50 steps, the NaN guard every 200).
+
+And no callback of a run looks an attribute up in vain during a step (an event it does not handle): fastai's `GetAttr` tries the learner and then its model, and ends in an exception (`genbook.learner.QuickEvents`)."""
 import sys
 from pathlib import Path
 
 import pytest
 import torch
 from fastai.callback.core import Callback
+from fastcore.basics import GetAttr
 
 from genbook.data import mnist_sample
 from genbook.fit import train_run
@@ -43,18 +48,51 @@ def counting(monkeypatch):
     return cb
 
 
+class StepWindow(Callback):
+    "Switch `counter.on` on at a training batch's first event and off after its last."
+    def __init__(self, counter, first:bool): self.counter, self.first, self.order = counter, first, (-100 if first else 1000)
+    def before_batch(self):
+        if self.first and self.learn.training: self.counter.on = True
+    def after_batch(self):
+        if not self.first: self.counter.on = False
+    def after_cancel_fit(self): self.counter.on = False
+
+
+class FailedLookups:
+    "Count the look-ups that fail on a run's callbacks (not on this file's) while `on`."
+    def __init__(self): self.on, self.n, self.where = False, 0, {}
+    def seen(self, cb, k):
+        if not self.on or isinstance(cb, (StepWindow, CountReads)) or k == '_xtra': return   # `_xtra`: `GetAttr` probing itself on every look-up it passes on
+        self.n += 1
+        key = f'{type(cb).__name__}.{k}'
+        self.where[key] = self.where.get(key, 0) + 1
+
+
+@pytest.fixture
+def lookups(monkeypatch):
+    counter, orig = FailedLookups(), GetAttr.__getattr__
+    def lookup(self, k):
+        try: return orig(self, k)
+        except AttributeError:
+            if isinstance(self, Callback): counter.seen(self, k)
+            raise
+    monkeypatch.setattr(GetAttr, '__getattr__', lookup)
+    return counter
+
+
 @pytest.mark.parametrize('name,settings', [(n, {}) for n in MODELS] + [('dcgan', dict(ema=0.999, diffaugment='color,translation,cutout'))])
-def test_a_training_step_reads_nothing_back(name, settings, counting, tmp_path):
+def test_a_training_step_reads_nothing_back(name, settings, counting, lookups, tmp_path):
     class Counted(type(MODELS[name])):
         def learner(self, *a, **kw):
             learn = super().learner(*a, **kw)
-            learn.add_cb(counting)
+            learn.add_cbs([counting, StepWindow(lookups, True), StepWindow(lookups, False)])
             return learn
     data = mnist_sample()
     steps = 60
     m = train_run(Counted(), 'mnist', tmp_path/'run', max_steps=steps, bs=8, data=data, device='cpu', precision='fp32', show=True, **settings)
     assert m['steps'] == steps
     assert counting.n <= 0.1 * steps, (counting.n, counting.where)
+    assert lookups.n == 0, lookups.where
 
 
 class _ReadsEveryStep(Callback):
@@ -70,3 +108,18 @@ def test_the_count_sees_a_read_at_every_step(counting, tmp_path):
             return learn
     train_run(Reading(), 'mnist', tmp_path/'run', max_steps=30, bs=8, data=mnist_sample(), device='cpu', precision='fp32', show=False)
     assert counting.n >= 30, (counting.n, counting.where)
+
+
+class _FastaiKind(Callback):
+    def after_batch(self): pass
+
+
+def test_the_lookup_count_sees_a_fastai_callback(lookups, tmp_path):
+    "The control: a callback of fastai's own kind fails the look-up of every event it lacks, at every step."
+    class Counted(type(MODELS['vae'])):
+        def learner(self, *a, **kw):
+            learn = super().learner(*a, **kw)
+            learn.add_cbs([StepWindow(lookups, True), StepWindow(lookups, False), _FastaiKind()])
+            return learn
+    train_run(Counted(), 'mnist', tmp_path/'run', max_steps=10, bs=8, data=mnist_sample(), device='cpu', precision='fp32', show=False)
+    assert all(lookups.where.get(f'_FastaiKind.{e}') == 10 for e in ('before_batch', 'after_pred', 'after_loss', 'before_backward', 'after_backward', 'after_step')), lookups.where
