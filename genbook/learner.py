@@ -53,25 +53,26 @@ class Optimizers:
 # %% ../nbs/01d_learner.ipynb #8fcff458
 EVENTS = tuple(e for e in vars(event) if not e.startswith('_'))   # fastai's events, in the order of a fit
 
-def _unhandled(self): "An event this callback does not handle."
+_EVENT_SET = frozenset(EVENTS)
 
 class QuickEvents:
-    "Mixed into a fastai callback class, after the fastai class among its bases: the events the callback does not handle are methods that do nothing, and `training` is the learner's, so offering it an event looks nothing up through fastai's `GetAttr`."
+    "Mixed into a fastai callback class, first among its bases: an event the callback does not handle is not looked up on the learner and its model (fastai's `GetAttr`), and `training` is the learner's."
     @property
     def training(self)->bool: return self.learn.training
+    def __getattr__(self, k):
+        if k in _EVENT_SET: raise AttributeError(k)   # an event this callback does not handle
+        return super().__getattr__(k)
 
-for _e in EVENTS: setattr(QuickEvents, _e, _unhandled)
+class GenCallback(QuickEvents, Callback):
+    "fastai's `Callback`, cheap to offer an event it does not handle (genbook's callbacks derive from it)."
 
-class GenCallback(Callback, QuickEvents):
-    "fastai's `Callback`, offered an event it does not handle at the cost of a call (genbook's callbacks derive from it)."
-
-class TrainEval(TrainEvalCallback, QuickEvents):
+class TrainEval(QuickEvents, TrainEvalCallback):
     "fastai's `TrainEvalCallback` (the training and validation modes, the step counts) with `QuickEvents`."
     @property
     def name(self)->str: return 'train_eval'
 
 # %% ../nbs/01d_learner.ipynb #211e1960
-class EpochRecorder(Recorder, QuickEvents):
+class EpochRecorder(QuickEvents, Recorder):
     "fastai's `Recorder`, silent for the epochs a resumed fit skips, without its per-step lists (genbook's history is per epoch), its smoothed training loss kept on the device."
     @property
     def name(self)->str: return 'recorder'
@@ -89,7 +90,7 @@ class EpochRecorder(Recorder, QuickEvents):
     def after_epoch(self):
         if self.epoch >= self.learn.first_epoch: super().after_epoch()
 
-class EpochProgress(ProgressCallback, QuickEvents):
+class EpochProgress(QuickEvents, ProgressCallback):
     "fastai's progress bars; a resumed fit's bar runs over the epochs left and names the epoch under way."
     @property
     def name(self)->str: return 'progress'

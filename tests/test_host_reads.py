@@ -2,7 +2,7 @@
 
 No model reads a value back from the device inside an epoch: each read (`item`, `bool`, `float`, `int`, `tolist`, a format, a copy to the CPU) stops a GPU until its queue is done. The reads of every training step of every model are counted during a fit; at most one in ten steps may read (the progress bar's comment every 50 steps, the NaN guard every 200).
 
-And no callback of a run looks an attribute up in vain during a step (an event it does not handle): fastai's `GetAttr` tries the learner and then its model, and ends in an exception (`genbook.learner.QuickEvents`)."""
+And no look-up on a run's callbacks fails through fastai's `GetAttr` during a step: for an event a callback does not handle, `GetAttr` would try the learner and then its model before it raised; genbook's callbacks fail it at once (`genbook.learner.QuickEvents`)."""
 import sys
 from pathlib import Path
 
