@@ -1,6 +1,5 @@
 "`genbook eval`: scored against the data the run was trained on, found where the run read them, in named feature spaces."
 import json
-from pathlib import Path
 
 import pytest
 import torch

@@ -1,6 +1,5 @@
 "README.md says what nbs/index.ipynb says, and its two set-up commands are the ones CI runs."
 import re
-from pathlib import Path
 
 from readme import NB, README, ROOT, raw_url, render, words
 

@@ -1,7 +1,5 @@
 "Every model trains to the weights it trained to before, and every shipped run samples the same pixels (`same_numbers.py` wrote the reference)."
 import json
-import tempfile
-from pathlib import Path
 
 import pytest
 import torch
