@@ -111,31 +111,31 @@ class NaNGuard(GenCallback):
     "Stop training once a value in `learn.stats` is not finite, before anything is saved; the device is read every `every` steps and at the end of each pass."
     order = Recorder.order - 10
     def __init__(self, every:int=200): self.every = every   # training steps between two reads
-    def before_fit(self): self.first, self.step = {}, None
+    def before_fit(self): self.first = {}   # the statistics' names -> (the step at which each was first not finite, or -1; its value there), on the device
 
     def after_batch(self):
         stats = self.learn.stats
         if not stats: return
-        if self.step is None: self.step = torch.tensor(self.learn.train_iter, device=next(iter(stats.values())).device)   # steps done, counted on the device
-        elif self.training: self.step += 1
         pre = '' if self.training else 'valid_'
-        for k, v in stats.items():
-            s, val = self.first.get(pre + k) or (torch.full_like(self.step, -1), torch.zeros((), device=v.device))
-            new = ~torch.isfinite(v).all() & (s < 0)
-            self.first[pre + k] = (torch.where(new, self.step, s), torch.where(new, v.detach().float().mean(), val))
+        names = tuple(pre + k for k in stats)
+        v = torch.stack([t.detach().float() if t.ndim == 0 else t.detach().float().mean() for t in stats.values()])   # one vector: the same few operations a step, however many statistics
+        steps, vals = self.first.get(names) or (torch.full(v.shape, -1, dtype=torch.long, device=v.device), torch.zeros_like(v))
+        new = ~torch.isfinite(v) & (steps < 0)
+        self.first[names] = (torch.where(new, self.learn.train_iter, steps), torch.where(new, v, vals))   # `train_iter`: the training steps done
         if self.training and self.learn.train_iter % self.every == 0: self._read()
 
     def _read(self):
         "Read the device: name the first statistic that was not finite (if any), and cancel the fit."
         if not self.first: return
-        steps = torch.stack([s for s, _ in self.first.values()]).tolist()
-        hit = [(s, k) for s, k in zip(steps, self.first) if s >= 0]
+        names = [k for ks in self.first for k in ks]
+        steps = torch.cat([s for s, _ in self.first.values()]).tolist()
+        hit = [(s, i) for i, s in enumerate(steps) if s >= 0]
         if not hit: return
-        s = min(s for s, _ in hit)
-        k = next(k for t, k in hit if t == s)   # of those at the first step, the first in `learn.stats`' order
+        s, i = min(hit)   # the first step; of the statistics at that step, the first in `learn.stats`' order
+        k, val = names[i], float(torch.cat([v for _, v in self.first.values()])[i])
         ph, name = ('validation', k.removeprefix('valid_')) if k.startswith('valid_') else ('training', k)
         epoch = (s - 1) // len(self.dls.train) + 1 if ph == 'training' else self.epoch + 1
-        self.learn.diverged = f"{name} became {float(self.first[k][1])} in {ph} in epoch {epoch}, after {s} steps"
+        self.learn.diverged = f"{name} became {val} in {ph} in epoch {epoch}, after {s} steps"
         raise CancelFitException
 
     def after_train(self): self._read()
