@@ -4,15 +4,16 @@ No model reads a value back from the device inside an epoch: each read (`item`, 
 
 And no look-up on a run's callbacks fails through fastai's `GetAttr` during a step: for an event a callback does not handle, `GetAttr` would try the learner and then its model before it raised; genbook's callbacks fail it at once (`genbook.learner.QuickEvents`)."""
 import sys
+from collections import Counter
 from pathlib import Path
 
 import pytest
 import torch
 from fastai.callback.core import Callback
-from fastcore.basics import GetAttr
 
 from genbook.data import mnist_sample
 from genbook.fit import train_run
+from genbook.learner import failed_lookups
 from genbook.models import MODELS
 
 READS = ('item', '__bool__', '__float__', '__int__', '__index__', 'tolist', '__format__', 'cpu', 'numpy')   # `cpu`: a no-op here, a copy that waits for the device on a GPU
@@ -48,36 +49,32 @@ def counting(monkeypatch):
     return cb
 
 
+class Window:
+    "The failed look-ups of `seen` made inside training batches, from a batch's first event to its last (this file's callbacks left out): `kept`."
+    def __init__(self, seen:list): self.seen, self.kept, self.start = seen, [], None
+    def open(self): self.start = len(self.seen)
+    def close(self):
+        if self.start is None: return
+        self.kept += [f'{c}.{k}' for c, k in self.seen[self.start:] if c not in ('StepWindow', 'CountReads')]
+        self.start = None
+    def callbacks(self)->list: return [StepWindow(self, True), StepWindow(self, False)]
+
+
 class StepWindow(Callback):
-    "Switch `counter.on` on at a training batch's first event and off after its last."
-    def __init__(self, counter, first:bool): self.counter, self.first, self.order = counter, first, (-100 if first else 1000)
+    "Open `window` at a training batch's first event (`first`) or close it after its last (or when the fit stops)."
+    def __init__(self, window:Window, first:bool): self.window, self.first, self.order = window, first, (-100 if first else 1000)
     def before_batch(self):
-        if self.first and self.learn.training: self.counter.on = True
+        if self.first and self.learn.training: self.window.open()
     def after_batch(self):
-        if not self.first: self.counter.on = False
-    def after_cancel_fit(self): self.counter.on = False
-
-
-class FailedLookups:
-    "Count the look-ups that fail on a run's callbacks (not on this file's) while `on`."
-    def __init__(self): self.on, self.n, self.where = False, 0, {}
-    def seen(self, cb, k):
-        if not self.on or isinstance(cb, (StepWindow, CountReads)) or k == '_xtra': return   # `_xtra`: `GetAttr` probing itself on every look-up it passes on
-        self.n += 1
-        key = f'{type(cb).__name__}.{k}'
-        self.where[key] = self.where.get(key, 0) + 1
+        if not self.first: self.window.close()
+    def after_cancel_fit(self):   # a fit stopped in a batch's `after_batch` (`max_steps`): that batch counts too
+        if not self.first: self.window.close()
 
 
 @pytest.fixture
-def lookups(monkeypatch):
-    counter, orig = FailedLookups(), GetAttr.__getattr__
-    def lookup(self, k):
-        try: return orig(self, k)
-        except AttributeError:
-            if isinstance(self, Callback): counter.seen(self, k)
-            raise
-    monkeypatch.setattr(GetAttr, '__getattr__', lookup)
-    return counter
+def lookups():
+    "The run's failed look-ups inside training batches (`genbook.learner.failed_lookups`)."
+    with failed_lookups() as seen: yield Window(seen)
 
 
 @pytest.mark.parametrize('name,settings', [(n, {}) for n in MODELS] + [('dcgan', dict(ema=0.999, diffaugment='color,translation,cutout'))])
@@ -85,14 +82,14 @@ def test_a_training_step_reads_nothing_back(name, settings, counting, lookups, t
     class Counted(type(MODELS[name])):
         def learner(self, *a, **kw):
             learn = super().learner(*a, **kw)
-            learn.add_cbs([counting, StepWindow(lookups, True), StepWindow(lookups, False)])
+            learn.add_cbs([counting, *lookups.callbacks()])
             return learn
     data = mnist_sample()
     steps = 60
     m = train_run(Counted(), 'mnist', tmp_path/'run', max_steps=steps, bs=8, data=data, device='cpu', precision='fp32', show=True, **settings)
     assert m['steps'] == steps
     assert counting.n <= 0.1 * steps, (counting.n, counting.where)
-    assert lookups.n == 0, lookups.where
+    assert lookups.kept == [], Counter(lookups.kept)
 
 
 class _ReadsEveryStep(Callback):
@@ -119,7 +116,8 @@ def test_the_lookup_count_sees_a_fastai_callback(lookups, tmp_path):
     class Counted(type(MODELS['vae'])):
         def learner(self, *a, **kw):
             learn = super().learner(*a, **kw)
-            learn.add_cbs([StepWindow(lookups, True), StepWindow(lookups, False), _FastaiKind()])
+            learn.add_cbs([*lookups.callbacks(), _FastaiKind()])
             return learn
     train_run(Counted(), 'mnist', tmp_path/'run', max_steps=10, bs=8, data=mnist_sample(), device='cpu', precision='fp32', show=False)
-    assert all(lookups.where.get(f'_FastaiKind.{e}') == 10 for e in ('before_batch', 'after_pred', 'after_loss', 'before_backward', 'after_backward', 'after_step')), lookups.where
+    n = Counter(lookups.kept)
+    assert all(n[f'_FastaiKind.{e}'] == 10 for e in ('before_batch', 'after_pred', 'after_loss', 'before_backward', 'after_backward', 'after_step')), n
