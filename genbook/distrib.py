@@ -104,7 +104,7 @@ def gather(obj)->list:
 # %% ../nbs/01c_distrib.ipynb #ae736d46
 class DataParallel(GenCallback):
     "Train one model in several processes: each takes its share of every batch, gradients are averaged before every optimizer step, and statistics before they are recorded."
-    order = Recorder.order - 20   # before `NaNGuard` and `History` read `learn.stats`
+    order = Recorder.order - 20   # before `History` reads `learn.stats`
     def __init__(self,
         sync_bn:bool=True,   # turn BatchNorm into `nn.SyncBatchNorm` on GPUs (statistics of the whole batch)
     ): self.sync_bn, self.hooks = sync_bn, []

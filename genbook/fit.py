@@ -19,7 +19,7 @@ import torch
 from fastai.data.core import DataLoaders
 from torch import nn
 
-from .callbacks import Checkpoint, History, LRSchedule, NaNGuard, SampleGrid, StopAt, lr_schedule
+from .callbacks import Checkpoint, History, LRSchedule, SampleGrid, StopAt, lr_schedule
 from .core import GenbookError, get_device, model_device, resolve_precision, set_seed
 from .data import load_dataset
 from .distrib import DataParallel, barrier, check_batch, launched, on_rank0, rank0_first, start_processes, world
@@ -83,7 +83,7 @@ def fit_run(
     rank, n = world()
     if resume: run.check_budget(epochs, max_steps)
     hist = History(stats, run/'history.csv' if rank == 0 else None)
-    cbs = [hist, NaNGuard(), Checkpoint(run, resume), StopAt(max_steps), *(cbs or [])]
+    cbs = [hist, Checkpoint(run, resume), StopAt(max_steps), *(cbs or [])]
     if launched(): cbs.append(DataParallel())   # even a launch of one process, whose cost `bench/gpu_suite.py ddp` measures
     show = show and rank == 0
     if sample_fn is not None and rank == 0: cbs.append(SampleGrid(sample_fn, run.samples, n=grid, seed=seed))

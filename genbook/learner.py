@@ -9,6 +9,7 @@ __all__ = ['EVENTS', 'Optimizers', 'QuickEvents', 'GenCallback', 'TrainEval', 'f
            'GenLearner']
 
 # %% ../nbs/01d_learner.ipynb #77d28039
+import itertools
 import time
 from contextlib import contextmanager
 
@@ -92,15 +93,15 @@ class EpochRecorder(QuickEvents, Recorder):
     def name(self)->str: return 'recorder'
     def before_fit(self):
         super().before_fit()
-        self.smooth, self.n_smooth = None, 0   # fastai's `AvgSmoothLoss`, on the loss's device
+        beta = self.smooth_loss.beta
+        self.weights = ((1 - beta) / (1 - beta**n) for n in itertools.count(1))   # the weight of the n-th loss in fastai's debiased average
         self.learn.smooth_loss = None   # none yet (a critic's steps come first)
     def after_batch(self):
         if not self.training: return super().after_batch()   # held-out batches: fastai's metrics
         if len(self.yb) == 0: return   # a batch without fastai's loss (a critic's step)
-        loss, beta = self.learn.loss.detach().float().mean(), self.smooth_loss.beta
-        self.smooth = torch.lerp(loss, torch.zeros_like(loss) if self.smooth is None else self.smooth, beta)
-        self.n_smooth += 1
-        self.learn.smooth_loss = self.smooth / (1 - beta**self.n_smooth)
+        loss, avg = self.learn.loss.detach().float(), self.learn.smooth_loss
+        if loss.ndim: loss = loss.mean()
+        self.learn.smooth_loss = torch.lerp(loss if avg is None else avg, loss, next(self.weights))   # fastai's `AvgSmoothLoss`, debiased as it goes: one operation a step, on the loss's device
     def after_epoch(self):
         if self.epoch >= self.learn.first_epoch: super().after_epoch()
 
@@ -139,10 +140,22 @@ class GenLearner(Learner):
         loss_func=None,      # fastai's loss function
         cbs=None,            # the model's callbacks (the one that fills `stats`)
     ):
+        self._cb_ids, self._handlers = None, {}   # the callbacks, by `id`, for which `_handlers` (event -> the callbacks that handle it) holds
         super().__init__(dls, model, loss_func=loss_func or _no_loss, lr=None, cbs=cbs)
         self.remove_cbs([c for c in self.cbs if isinstance(c, (TrainEvalCallback, Recorder, ProgressCallback, CastToTensor))])
         self.add_cbs([TrainEval(), EpochRecorder(), EpochProgress()])
         self.opt, self.stats, self.first_epoch = opt, {}, 0
         self.interrupted, self.ctrl_c, self.diverged = False, False, None
+
+    def __call__(self, event_name):
+        "fastai's dispatch of an event to the callbacks in their order, offered only to those that handle it (fastai calls a no-op on each of the others)."
+        if not isinstance(event_name, str) or event_name == 'after_fit': return super().__call__(event_name)   # `after_fit` resets every callback's `run`
+        ids = tuple(map(id, self.cbs))
+        if ids != self._cb_ids: self._cb_ids, self._handlers = ids, {}   # callbacks added or removed since
+        cbs = self._handlers.get(event_name)
+        if cbs is None:
+            if not hasattr(event, event_name): raise Exception(f'missing {event_name}')   # fastai's check
+            cbs = self._handlers[event_name] = [cb for cb in self.cbs.sorted('order') if hasattr(cb, event_name) or type(cb).__call__ is not Callback.__call__]
+        for cb in cbs: cb(event_name)
 
 def _no_loss(*args): raise GenbookError("this model has no fastai loss function")
