@@ -35,7 +35,7 @@ class StatefulCallback(GenCallback):
     def set_state(self, st:dict): raise NotImplementedError
 
 class _Sums:
-    "Running sums of named batch statistics in one vector on their device, and for each the batches after which its sum was still finite: a stack and three operations a batch, however many statistics."
+    "Running sums of named batch statistics in one vector on their device, and for each the batches after which its sum was still finite: a stack and four small operations a batch, however many statistics."
     def __init__(self,
         kept:dict=None,   # name -> (sum, count) of batches summed before (a resumed epoch's): the vector starts from these sums
     ):
