@@ -58,12 +58,14 @@ class _Sums:
         "Add a batch's statistics (names get a `valid_` prefix in validation)."
         if stats:
             key = (training, tuple(stats))
-            if key not in self.places: self.places[key] = self._place(tuple(k if training else 'valid_' + k for k in stats), next(iter(stats.values())))
-            idx = self.places[key]
+            if key not in self.places:
+                names = tuple(k if training else 'valid_' + k for k in stats)
+                self.places[key] = names, self._place(names, next(iter(stats.values())))
+            names, idx = self.places[key]
             v = torch.stack([t.detach().float() if t.ndim == 0 else t.detach().float().mean() for t in stats.values()])
             if idx is None: self.sums.add_(v)
             else: self.sums.index_add_(0, idx, v)
-            self.counts[key] = self.counts.get(key, 0) + 1
+            self.counts[names] = self.counts.get(names, 0) + 1
         if self.sums is not None: self.finite.add_(self.sums.mul(0).eq(0))   # finite: `x * 0` is nan for inf and nan (two kernels; `isfinite` launches more). A sum stays non-finite once a value was: the count stops at the batch before
         self.batches += 1
         self.train += training
@@ -71,8 +73,8 @@ class _Sums:
     def totals(self)->dict:
         "Each name's sum and count, the kept ones included (the device is read once)."
         n = {k: c for k, (_, c) in self.kept.items()}
-        for (training, ks), c in self.counts.items():
-            for k in ks: n[k if training else 'valid_' + k] = n.get(k if training else 'valid_' + k, 0) + c
+        for names, c in self.counts.items():
+            for k in names: n[k] = n.get(k, 0) + c
         sums = [] if self.sums is None else self.sums.tolist()
         return {**{k: (s, n[k]) for k, (s, _) in self.kept.items()}, **{k: (sums[i], n.get(k, 0)) for k, i in self.index.items()}}
 
